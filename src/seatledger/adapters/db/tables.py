@@ -1,0 +1,253 @@
+"""SQLAlchemy Core tables: the schema the migrations build.
+
+Integrity rules live here too, so the database refuses what the code must
+never do: a capped pool over capacity (CHECK), two live users with one email
+(partial unique index), two seats of one user in one pool (primary key).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from seatledger.adapters.db.types import Money, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = String(40)
+# NOTE: SQLite only auto-increments INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+operator_keys = Table(
+    "operator_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("tax_rate", Money, nullable=True),
+    Column("payment_method", String(20), nullable=False, server_default="invoice"),
+    Column("billing_email", String(254), nullable=True),
+    Column("test_clock", Boolean, nullable=False, server_default=text("false")),
+    Column("clock_now", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # NOTE: every write use case starts with UPDATE accounts SET lock_version = lock_version + 1
+    # (the account lock): it serializes writes per account on PostgreSQL and takes SQLite's
+    # write lock as the transaction's first statement.
+    Column("lock_version", BigInteger, nullable=False, server_default="0"),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    # NOTE: all_modules: the default profile grants every module of the contract in force.
+    Column("all_modules", Boolean, nullable=False, server_default=text("false")),
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+profile_modules = Table(
+    "profile_modules",
+    metadata,
+    Column("profile_id", Id, ForeignKey("profiles.id"), primary_key=True),
+    Column("module", String(64), primary_key=True),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=True),
+    Column("billing_interval", String(10), nullable=False),
+    Column("increase_approval", String(10), nullable=False),
+    Column("applied", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "version", name="uq_contracts_account_version"),
+    CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
+)
+
+contract_pools = Table(
+    "contract_pools",
+    metadata,
+    Column("contract_id", Id, ForeignKey("contracts.id"), primary_key=True),
+    Column("module", String(64), primary_key=True),
+    Column("capacity", Integer, nullable=False),
+    Column("minimum", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    Column("policy", String(20), nullable=False),
+    Column("charge_timing", String(20), nullable=False),
+    Column("proration", String(10), nullable=False),
+)
+
+pools = Table(
+    "pools",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("module", String(64), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("minimum", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    Column("policy", String(20), nullable=False),
+    Column("charge_timing", String(20), nullable=False),
+    Column("proration", String(10), nullable=False),
+    Column("in_use", Integer, nullable=False, server_default="0"),
+    # NOTE: capacity reached this term through true_up / auto_purchase: never reduced below.
+    Column("committed_capacity", Integer, nullable=False, server_default="0"),
+    # NOTE: a pool dropped by a newer contract version stays (its ledger refers to it).
+    Column("retired", Boolean, nullable=False, server_default=text("false")),
+    UniqueConstraint("account_id", "module", name="uq_pools_account_module"),
+    CheckConstraint("in_use >= 0 AND capacity >= 0 AND minimum >= 0", name="non_negative"),
+    CheckConstraint(
+        "policy NOT IN ('block', 'inactive_when_full') OR in_use <= capacity",
+        name="capped_in_use",
+    ),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("email_key", String(254), nullable=False),
+    Column("first_name", String(100), nullable=False, server_default=""),
+    Column("last_name", String(100), nullable=False, server_default=""),
+    Column("department", String(100), nullable=True),
+    Column("role", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("profile_id", Id, ForeignKey("profiles.id"), nullable=True),
+    Column("valid_to", Date, nullable=True),
+    Column("password_hash", String(200), nullable=True),
+    Column("setup_token_hash", String(64), nullable=True, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_users_account_status", "account_id", "status"),
+    # NOTE: emails are unique per account among users not deleted, case-insensitively.
+    Index(
+        "uq_users_live_email",
+        "account_id",
+        "email_key",
+        unique=True,
+        sqlite_where=text("status <> 'deleted'"),
+        postgresql_where=text("status <> 'deleted'"),
+    ),
+)
+
+user_workspaces = Table(
+    "user_workspaces",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), primary_key=True),
+)
+
+seats = Table(
+    "seats",
+    metadata,
+    # NOTE: a projection of the ledger: one row per held seat; at most one per user and module.
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("module", String(64), primary_key=True),
+    Column("pool_id", Id, ForeignKey("pools.id"), nullable=False, index=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+)
+
+seat_ledger = Table(
+    "seat_ledger",
+    metadata,
+    # NOTE: append-only. No code updates or deletes a row; triggers refuse it on both databases.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("pool_id", Id, ForeignKey("pools.id"), nullable=False),
+    Column("module", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("user_id", Id, nullable=True),
+    Column("delta", Integer, nullable=False),
+    Column("in_use_after", Integer, nullable=False),
+    Column("capacity_after", Integer, nullable=False),
+    Column("purchased", Boolean, nullable=False, server_default=text("false")),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("cause", String(40), nullable=False),
+    Index("ix_seat_ledger_pool_at", "pool_id", "at"),
+    Index("ix_seat_ledger_account_id", "account_id", "id"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("workspace_id", Id, ForeignKey("workspaces.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("status", String(10), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("accepted_at", UTCDateTime, nullable=True),
+)
+
+seat_requests = Table(
+    "seat_requests",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("pool_id", Id, ForeignKey("pools.id"), nullable=False),
+    Column("module", String(64), nullable=False),
+    Column("from_capacity", Integer, nullable=False),
+    Column("target_capacity", Integer, nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("effective", String(10), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("requested_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+)

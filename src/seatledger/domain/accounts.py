@@ -1,0 +1,69 @@
+"""Accounts (tenants), their workspaces and profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from seatledger.domain.errors import InvalidInput
+from seatledger.domain.names import check_display_name
+
+PAYMENT_METHODS = ("invoice", "card")
+
+
+@dataclass
+class Account:
+    id: str
+    name: str
+    currency: str
+    tax_rate: Decimal | None = None
+    payment_method: str = "invoice"
+    billing_email: str | None = None
+    test_clock: bool = False
+    clock_now: datetime | None = None
+    created_at: datetime | None = None
+
+    def time_at(self, real_now: datetime) -> datetime:
+        """§1 Time: an account on a test clock reads that clock for everything."""
+        if self.test_clock:
+            assert self.clock_now is not None, "a test-clock account always has a time"
+            return self.clock_now
+        return real_now
+
+
+@dataclass
+class Workspace:
+    id: str
+    account_id: str
+    name: str
+    is_default: bool = False
+
+
+@dataclass
+class Profile:
+    """A named set of modules. ``modules is None`` means "every module of the
+    contract" (the account's default profile follows its contract)."""
+
+    id: str
+    account_id: str
+    name: str
+    modules: frozenset[str] | None = field(default=None)
+    is_default: bool = False
+
+    def grants(self, contract_modules: set[str]) -> set[str]:
+        if self.modules is None:
+            return set(contract_modules)
+        return set(self.modules) & set(contract_modules)
+
+
+def check_account_name(name: object) -> str:
+    return check_display_name(name, field="name")
+
+
+def check_payment_method(value: str) -> str:
+    if value not in PAYMENT_METHODS:
+        raise InvalidInput(
+            f"payment_method must be one of {', '.join(PAYMENT_METHODS)}", field="payment_method"
+        )
+    return value

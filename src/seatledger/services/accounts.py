@@ -1,0 +1,241 @@
+"""Use cases: accounts, contracts, workspaces, profiles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from seatledger.domain import money
+from seatledger.domain.accounts import (
+    Account,
+    Profile,
+    Workspace,
+    check_account_name,
+    check_payment_method,
+)
+from seatledger.domain.contracts import Contract, PoolTerms, check_contract, check_module_name
+from seatledger.domain.errors import InvalidInput, NotFound, RuleRefusal
+from seatledger.domain.ids import new_id
+from seatledger.domain.ledger import CAUSE_CONTRACT
+from seatledger.domain.names import check_display_name, normalize_email
+from seatledger.domain.pools import Pool
+from seatledger.domain.seat_policies import CAPPED_POLICIES
+from seatledger.domain.users import ACTIVE
+from seatledger.services.seats import record_capacity_change, sync_seats
+from seatledger.services.unit_of_work import UnitOfWork
+
+
+def create_account(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    currency: str,
+    at: datetime,
+    tax_rate: str | None = None,
+    test_clock: bool = False,
+    clock_start: datetime | None = None,
+    payment_method: str = "invoice",
+    billing_email: str | None = None,
+) -> Account:
+    """An account starts with a default workspace and a default profile that
+    grants every module of its contract (§1)."""
+    account = Account(
+        id=new_id("acc"),
+        name=check_account_name(name),
+        currency=money.check_currency(currency),
+        tax_rate=money.parse_percentage(tax_rate) if tax_rate is not None else None,
+        payment_method=check_payment_method(payment_method),
+        billing_email=normalize_email(billing_email, field="billing_email")[0]
+        if billing_email else None,
+        test_clock=test_clock,
+        clock_now=(clock_start or at) if test_clock else None,
+        created_at=at,
+    )
+    if clock_start is not None and not test_clock:
+        raise InvalidInput("clock_start needs test_clock: true", field="clock_start")
+    with uow:
+        uow.accounts.add(account)
+        uow.workspaces.add(Workspace(new_id("wsp"), account.id, "Default", is_default=True), at=at)
+        uow.profiles.add(Profile(new_id("prf"), account.id, "Default", None, is_default=True), at=at)
+        uow.commit()
+    return account
+
+
+def get_account(uow: UnitOfWork, *, account_id: str) -> Account:
+    with uow:
+        return uow.read_account(account_id)
+
+
+def list_accounts(uow: UnitOfWork, *, limit: int, after: str | None) -> list[Account]:
+    with uow:
+        return uow.accounts.list(limit=limit, after=after)
+
+
+def _parse_pools(raw_pools: list[dict[str, Any]], currency: str) -> list[PoolTerms]:
+    terms: list[PoolTerms] = []
+    for index, raw in enumerate(raw_pools):
+        where = f"pools[{index}]"
+        module = check_module_name(raw.get("module"), field=f"{where}.module")
+        policy = raw.get("policy")
+        capacity = raw.get("capacity")
+        if capacity is None and policy == "metered":
+            capacity = 0
+        if capacity is None:
+            raise InvalidInput("capacity is required", field=f"{where}.capacity")
+        terms.append(PoolTerms(
+            module=module,
+            capacity=capacity,
+            minimum=raw.get("minimum") if raw.get("minimum") is not None else 0,
+            unit_price=money.parse_amount(raw.get("unit_price"), currency,
+                                          field=f"{where}.unit_price"),
+            policy=policy,  # type: ignore[arg-type]
+            charge_timing=raw.get("charge_timing") or "immediate",
+            proration=raw.get("proration") or "day",
+        ))
+    return terms
+
+
+def create_contract(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    start_date: date,
+    billing_interval: str,
+    pools: list[dict[str, Any]],
+    at: datetime,
+    actor: str,
+    end_date: date | None = None,
+    increase_approval: str = "automatic",
+) -> Contract:
+    """A new contract version. The first version is applied at once (an account
+    is set up before its start); a later one takes effect from its start date:
+    at once when that date has come, else when its renewal is processed."""
+    with uow:
+        account = uow.lock_account(account_id)
+        terms = _parse_pools(pools, account.currency)
+        check_contract(start_date=start_date, end_date=end_date,
+                       billing_interval=billing_interval,
+                       increase_approval=increase_approval, pools=terms)
+        version = uow.contracts.next_version(account_id)
+        contract = Contract(
+            id=new_id("ctr"), account_id=account_id, version=version, start_date=start_date,
+            end_date=end_date, billing_interval=billing_interval,
+            increase_approval=increase_approval, pools=terms,
+        )
+        today = account.time_at(at).date()
+        apply_now = version == 1 or start_date <= today
+        uow.contracts.add(contract, at=at, applied=apply_now)
+        if apply_now:
+            apply_contract_terms(uow, account=account, contract=contract, at=at, actor=actor)
+        uow.commit()
+    return contract
+
+
+def apply_contract_terms(
+    uow: UnitOfWork, *, account: Account, contract: Contract, at: datetime, actor: str
+) -> None:
+    """Bring the pools to a contract version's terms (helper, no commit).
+
+    Rule §2.4: under block / inactive_when_full, capacity never drops below
+    the seats in use; a module dropped by the version must hold no seat.
+    Users whose profile grants a newly added module take its seat under the
+    pool's policy (a full block pool refuses the whole version)."""
+    existing = uow.pools.all(account.id)
+    new_modules: list[str] = []
+    for index, term in enumerate(contract.pools):
+        pool = existing.get(term.module)
+        if pool is None:
+            pool = Pool(id=new_id("pool"), account_id=account.id, module=term.module, capacity=0,
+                        minimum=term.minimum, unit_price=term.unit_price, policy=term.policy,
+                        charge_timing=term.charge_timing, proration=term.proration)
+            uow.pools.add(pool)
+            new_modules.append(term.module)
+        elif pool.retired:
+            new_modules.append(term.module)
+        if term.policy in CAPPED_POLICIES and term.capacity < pool.in_use:
+            raise RuleRefusal(
+                f"{pool.in_use} seats of pool {term.module!r} are in use: remove users first "
+                f"before reducing the licenses to {term.capacity}.",
+                field=f"pools[{index}].capacity", in_use=pool.in_use)
+        delta = term.capacity - pool.capacity
+        updated = replace(pool, minimum=term.minimum, unit_price=term.unit_price,
+                          policy=term.policy, charge_timing=term.charge_timing,
+                          proration=term.proration, committed_capacity=0, retired=False)
+        uow.pools.save_terms(updated)
+        if delta:
+            record_capacity_change(uow, pool=updated, delta=delta, at=at, actor=actor,
+                                   cause=CAUSE_CONTRACT)
+    for module, pool in existing.items():
+        if module in contract.modules or pool.retired:
+            continue
+        if pool.in_use:
+            raise RuleRefusal(
+                f"{pool.in_use} users hold seats in module {module!r}, which this version "
+                "drops: move them to another profile first.", field="pools")
+        uow.pools.save_terms(replace(pool, retired=True))
+        if pool.capacity:
+            record_capacity_change(uow, pool=pool, delta=-pool.capacity, at=at, actor=actor,
+                                   cause=CAUSE_CONTRACT)
+    if new_modules:
+        live = uow.pools.live(account.id)
+        for user in uow.users.list(account.id, status=ACTIVE, include_deleted=False,
+                                   limit=10**9, after=None):
+            sync_seats(uow, user=user, operation="contract", at=at, actor=actor, pools=live)
+            live = uow.pools.live(account.id)
+
+
+def list_contracts(uow: UnitOfWork, *, account_id: str) -> list[Contract]:
+    with uow:
+        uow.read_account(account_id)
+        return uow.contracts.all(account_id)
+
+
+def create_workspace(uow: UnitOfWork, *, account_id: str, name: str, at: datetime) -> Workspace:
+    workspace = Workspace(new_id("wsp"), account_id, check_display_name(name, field="name"))
+    with uow:
+        uow.lock_account(account_id)
+        uow.workspaces.add(workspace, at=at)
+        uow.commit()
+    return workspace
+
+
+def list_workspaces(uow: UnitOfWork, *, account_id: str) -> list[Workspace]:
+    with uow:
+        uow.read_account(account_id)
+        return uow.workspaces.list(account_id)
+
+
+def create_profile(
+    uow: UnitOfWork, *, account_id: str, name: str, modules: list[str], at: datetime
+) -> Profile:
+    name = check_display_name(name, field="name")
+    if not isinstance(modules, list):
+        raise InvalidInput("modules must be a list", field="modules")
+    with uow:
+        uow.lock_account(account_id)
+        known = set(uow.pools.live(account_id))
+        for index, module in enumerate(modules):
+            check_module_name(module, field=f"modules[{index}]")
+            if module not in known:
+                raise InvalidInput(
+                    f"unknown module {module!r}: no pool of the account's contract names it",
+                    field=f"modules[{index}]")
+        profile = Profile(new_id("prf"), account_id, name, frozenset(modules))
+        uow.profiles.add(profile, at=at)
+        uow.commit()
+    return profile
+
+
+def list_profiles(uow: UnitOfWork, *, account_id: str) -> list[Profile]:
+    with uow:
+        uow.read_account(account_id)
+        return uow.profiles.list(account_id)
+
+
+def get_profile(uow: UnitOfWork, *, account_id: str, profile_id: str) -> Profile:
+    with uow:
+        profile = uow.profiles.get(account_id, profile_id)
+        if profile is None:
+            raise NotFound(f"profile {profile_id} not found", field="profile_id")
+        return profile

@@ -1,0 +1,153 @@
+"""Use cases: seat-change requests (PRODUCT.md §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from seatledger.domain.errors import Conflict, InvalidInput, NotFound
+from seatledger.domain.ids import new_id
+from seatledger.domain.ledger import CAUSE_SEAT_REQUEST
+from seatledger.domain.seat_requests import (
+    APPLIED,
+    EFFECTIVE_NOW,
+    EFFECTIVE_RENEWAL,
+    PENDING,
+    REJECTED,
+    SCHEDULED,
+    SeatRequest,
+    change_message,
+    check_target,
+    initial_status,
+)
+from seatledger.services.seats import record_capacity_change
+from seatledger.services.unit_of_work import UnitOfWork
+
+
+@dataclass
+class SeatRequestResult:
+    request: SeatRequest
+    stored: bool
+
+
+def _pool(uow: UnitOfWork, account_id: str, module: str):  # type: ignore[no-untyped-def]
+    pool = uow.pools.live(account_id).get(module)
+    if pool is None:
+        raise InvalidInput(
+            f"unknown module {module!r}: no pool of the account's contract names it",
+            field="module")
+    return pool
+
+
+def request_seat_change(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    module: str,
+    target_capacity: int,
+    at: datetime,
+    actor: str,
+    preview: bool = False,
+) -> SeatRequestResult:
+    """Refusals are 422 and store nothing; a preview stores nothing either.
+    An increase under ``automatic`` approval is applied at once."""
+    with uow:
+        uow.lock_account(account_id)
+        pool = _pool(uow, account_id, module)
+        check_target(pool.state, target_capacity)
+        contract = uow.contracts.in_force(account_id)
+        approval = contract.increase_approval if contract else "automatic"
+        delta = target_capacity - pool.capacity
+        status = initial_status(delta, increase_approval=approval)
+        request = SeatRequest(
+            id=new_id("sreq"), account_id=account_id, module=module,
+            from_capacity=pool.capacity, target_capacity=target_capacity, delta=delta,
+            status=status, message=change_message(delta), created_at=at,
+            effective=EFFECTIVE_NOW if status == APPLIED else None,
+            decided_at=at if status == APPLIED else None,
+        )
+        if preview:
+            return SeatRequestResult(request, stored=False)
+        uow.seat_requests.add(request, pool_id=pool.id, requested_by=actor)
+        if status == APPLIED:
+            record_capacity_change(uow, pool=pool, delta=delta, at=at, actor=actor,
+                                   cause=CAUSE_SEAT_REQUEST, purchased=True)
+        uow.commit()
+    return SeatRequestResult(request, stored=True)
+
+
+def _load_request(uow: UnitOfWork, request_id: str) -> SeatRequest:
+    request = uow.seat_requests.get(request_id)
+    if request is None:
+        raise NotFound(f"seat request {request_id} not found", field="request_id")
+    return request
+
+
+def _request_account(uow: UnitOfWork, request_id: str) -> str:
+    with uow:
+        return _load_request(uow, request_id).account_id
+
+
+def approve_seat_request(
+    uow: UnitOfWork, *, request_id: str, at: datetime, actor: str,
+    effective: str = EFFECTIVE_RENEWAL,
+) -> SeatRequest:
+    """An operator approves: an increase applies now; a decrease applies now
+    (checked again against the rules) or is scheduled for the renewal."""
+    if effective not in (EFFECTIVE_NOW, EFFECTIVE_RENEWAL):
+        raise InvalidInput("effective must be 'now' or 'renewal'", field="effective")
+    account_id = _request_account(uow, request_id)
+    with uow:
+        uow.lock_account(account_id)
+        request = _load_request(uow, request_id)
+        if request.status != PENDING:
+            raise Conflict(f"seat request {request_id} is {request.status}, not pending",
+                           field="status")
+        pool = _pool(uow, account_id, request.module)
+        if request.delta > 0:
+            effective = EFFECTIVE_NOW
+        check_target(pool.state, request.target_capacity)
+        request.effective, request.decided_at = effective, at
+        if effective == EFFECTIVE_NOW:
+            record_capacity_change(uow, pool=pool, delta=request.target_capacity - pool.capacity,
+                                   at=at, actor=actor, cause=CAUSE_SEAT_REQUEST,
+                                   purchased=request.delta > 0)
+            request.status = APPLIED
+        else:
+            request.status = SCHEDULED
+        uow.seat_requests.save(request)
+        uow.commit()
+    return request
+
+
+def reject_seat_request(
+    uow: UnitOfWork, *, request_id: str, reason: str, at: datetime, actor: str
+) -> SeatRequest:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a rejection needs a reason", field="reason")
+    account_id = _request_account(uow, request_id)
+    with uow:
+        uow.lock_account(account_id)
+        request = _load_request(uow, request_id)
+        if request.status not in (PENDING, SCHEDULED):
+            raise Conflict(f"seat request {request_id} is {request.status}", field="status")
+        request.status, request.reason, request.decided_at = REJECTED, reason.strip(), at
+        uow.seat_requests.save(request)
+        uow.commit()
+    return request
+
+
+def list_seat_requests(
+    uow: UnitOfWork, *, account_id: str | None = None, status: str | None = None,
+    limit: int = 100, after: str | None = None,
+) -> list[SeatRequest]:
+    with uow:
+        if account_id:
+            uow.read_account(account_id)
+        return uow.seat_requests.list(account_id=account_id, status=status, limit=limit,
+                                      after=after)
+
+
+def get_seat_request(uow: UnitOfWork, *, request_id: str) -> SeatRequest:
+    with uow:
+        return _load_request(uow, request_id)

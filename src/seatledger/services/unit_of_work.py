@@ -1,0 +1,66 @@
+"""The unit of work: one transaction, explicit commit, rollback by default."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from seatledger.adapters.db import repositories as repo
+from seatledger.domain.accounts import Account
+from seatledger.domain.errors import NotFound
+
+
+class UnitOfWork:
+    """``with uow:`` opens a transaction; nothing is kept unless the use case
+    calls ``uow.commit()``. Enter it once per use case."""
+
+    conn: Connection
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self.engine.connect()
+        self._tx = self.conn.begin()
+        c = self.conn
+        self.accounts = repo.Accounts(c)
+        self.workspaces = repo.Workspaces(c)
+        self.profiles = repo.Profiles(c)
+        self.contracts = repo.Contracts(c)
+        self.pools = repo.Pools(c)
+        self.users = repo.Users(c)
+        self.seats = repo.Seats(c)
+        self.ledger = repo.Ledger(c)
+        self.invitations = repo.Invitations(c)
+        self.seat_requests = repo.SeatRequests(c)
+        self.operator_keys = repo.OperatorKeys(c)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def lock_account(self, account_id: str) -> Account:
+        """Every write use case starts here (see tables.accounts.lock_version)."""
+        account = self.accounts.lock(account_id)
+        if account is None:
+            raise NotFound(f"account {account_id} not found", field="account_id")
+        return account
+
+    def read_account(self, account_id: str) -> Account:
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise NotFound(f"account {account_id} not found", field="account_id")
+        return account

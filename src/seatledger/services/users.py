@@ -1,0 +1,348 @@
+"""Use cases: users and invitations, every one through the seat policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from seatledger.domain.errors import Conflict, DuplicateEmail, Gone, InvalidInput, NotFound
+from seatledger.domain.ids import new_id, new_token
+from seatledger.domain.names import check_display_name, check_person_name, normalize_email
+from seatledger.domain.users import (
+    ACTIVE,
+    DELETED,
+    INACTIVE,
+    INVITED,
+    MEMBER,
+    User,
+    check_may_lose_seats,
+    check_password,
+    check_role,
+    check_role_change,
+    check_transition,
+)
+from seatledger.services.secrets import hash_password, hash_token
+from seatledger.services.seats import sync_seats
+from seatledger.services.unit_of_work import UnitOfWork
+
+INVITATION_LIFETIME = timedelta(days=7)
+UNSET: Any = object()
+
+
+@dataclass
+class UserResult:
+    user: User
+    seats: list[str]
+    warnings: list[str] = field(default_factory=list)
+    setup_token: str | None = None
+
+
+def _load_user(uow: UnitOfWork, account_id: str, user_id: str) -> User:
+    user = uow.users.get(account_id, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found", field="user_id")
+    return user
+
+
+def _result(uow: UnitOfWork, user: User, warnings: list[str] | None = None,
+            setup_token: str | None = None) -> UserResult:
+    return UserResult(user=user, seats=sorted(uow.seats.held(user.id)),
+                      warnings=warnings or [], setup_token=setup_token)
+
+
+def _check_workspaces(uow: UnitOfWork, account_id: str, workspace_ids: Any) -> list[str]:
+    if not isinstance(workspace_ids, list) or not all(isinstance(w, str) for w in workspace_ids):
+        raise InvalidInput("workspace_ids must be a list of ids", field="workspace_ids")
+    unique = sorted(set(workspace_ids))
+    found = uow.workspaces.existing_ids(account_id, unique)
+    for w in unique:
+        if w not in found:
+            raise NotFound(f"workspace {w} not found", field="workspace_ids")
+    return unique
+
+
+def _check_profile(uow: UnitOfWork, account_id: str, profile_id: str | None) -> str:
+    if profile_id is None:
+        return uow.profiles.default(account_id).id
+    if uow.profiles.get(account_id, profile_id) is None:
+        raise NotFound(f"profile {profile_id} not found", field="profile_id")
+    return profile_id
+
+
+def _check_valid_to(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"valid_to {value!r} is not a date (YYYY-MM-DD)",
+                           field="valid_to") from None
+
+
+def create_user(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    email: str,
+    first_name: str,
+    last_name: str,
+    at: datetime,
+    actor: str,
+    role: str = MEMBER,
+    department: str | None = None,
+    profile_id: str | None = None,
+    workspace_ids: list[str] | None = None,
+    valid_to: Any = None,
+    active: bool = True,
+    add_license: bool = False,
+) -> UserResult:
+    email, key = normalize_email(email)
+    first_name = check_person_name(first_name, field="first_name")
+    last_name = check_person_name(last_name, field="last_name")
+    check_role(role)
+    department = check_display_name(department, field="department") if department else None
+    valid_to_date = _check_valid_to(valid_to)
+    with uow:
+        uow.lock_account(account_id)
+        if uow.users.email_taken(account_id, key):
+            raise DuplicateEmail(f"a user with email {email} already exists", field="email")
+        workspaces = (_check_workspaces(uow, account_id, workspace_ids)
+                      if workspace_ids is not None else [uow.workspaces.default_id(account_id)])
+        user = User(
+            id=new_id("usr"), account_id=account_id, email=email, first_name=first_name,
+            last_name=last_name, role=role, status=ACTIVE if active else INACTIVE,
+            department=department, profile_id=_check_profile(uow, account_id, profile_id),
+            workspace_ids=workspaces, valid_to=valid_to_date,
+        )
+        setup_token = new_token("setup")
+        uow.users.add(user, at=at, setup_token_hash=hash_token(setup_token))
+        warnings = sync_seats(uow, user=user, operation="create", at=at, actor=actor,
+                              add_license=add_license)
+        if user.status != ACTIVE:
+            uow.users.save(user, at=at)
+        result = _result(uow, user, warnings, setup_token)
+        uow.commit()
+    return result
+
+
+def get_user(uow: UnitOfWork, *, account_id: str, user_id: str) -> UserResult:
+    with uow:
+        uow.read_account(account_id)
+        return _result(uow, _load_user(uow, account_id, user_id))
+
+
+def list_users(
+    uow: UnitOfWork, *, account_id: str, status: str | None = None,
+    include_deleted: bool = False, limit: int = 100, after: str | None = None,
+) -> list[UserResult]:
+    with uow:
+        uow.read_account(account_id)
+        users = uow.users.list(account_id, status=status, include_deleted=include_deleted,
+                               limit=limit, after=after)
+        seats = uow.seats.held_by_users([u.id for u in users])
+        return [UserResult(user=u, seats=seats[u.id]) for u in users]
+
+
+def update_user(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    user_id: str,
+    at: datetime,
+    actor: str,
+    role: Any = UNSET,
+    profile_id: Any = UNSET,
+    workspace_ids: Any = UNSET,
+    valid_to: Any = UNSET,
+    first_name: Any = UNSET,
+    last_name: Any = UNSET,
+    department: Any = UNSET,
+    add_license: bool = False,
+) -> UserResult:
+    with uow:
+        uow.lock_account(account_id)
+        user = _load_user(uow, account_id, user_id)
+        if user.status == DELETED:
+            raise Conflict(f"user {user_id} is deleted", field="status")
+        if first_name is not UNSET:
+            user.first_name = check_person_name(first_name, field="first_name")
+        if last_name is not UNSET:
+            user.last_name = check_person_name(last_name, field="last_name")
+        if department is not UNSET:
+            user.department = (check_display_name(department, field="department")
+                               if department else None)
+        if valid_to is not UNSET:
+            user.valid_to = _check_valid_to(valid_to)
+        if role is not UNSET and role != user.role:
+            check_role_change(user, role,
+                              active_privileged=uow.users.count_active_privileged(account_id))
+            user.role = role
+        if profile_id is not UNSET:
+            user.profile_id = _check_profile(uow, account_id, profile_id)
+        if workspace_ids is not UNSET:
+            user.workspace_ids = _check_workspaces(uow, account_id, workspace_ids)
+            uow.users.set_workspaces(user.id, user.workspace_ids)
+        warnings = sync_seats(uow, user=user, operation="update", at=at, actor=actor,
+                              add_license=add_license)
+        uow.users.save(user, at=at)
+        result = _result(uow, user, warnings)
+        uow.commit()
+    return result
+
+
+def activate_user(
+    uow: UnitOfWork, *, account_id: str, user_id: str, at: datetime, actor: str,
+    add_license: bool = False,
+) -> UserResult:
+    with uow:
+        uow.lock_account(account_id)
+        user = _load_user(uow, account_id, user_id)
+        check_transition(user, ACTIVE)
+        warnings: list[str] = []
+        if user.status != ACTIVE:
+            user.status = ACTIVE
+            warnings = sync_seats(uow, user=user, operation="activate", at=at, actor=actor,
+                                  add_license=add_license)
+            uow.users.save(user, at=at)
+        result = _result(uow, user, warnings)
+        uow.commit()
+    return result
+
+
+def deactivate_user(
+    uow: UnitOfWork, *, account_id: str, user_id: str, at: datetime, actor: str
+) -> UserResult:
+    with uow:
+        uow.lock_account(account_id)
+        user = _load_user(uow, account_id, user_id)
+        check_transition(user, INACTIVE)
+        if user.status == ACTIVE:
+            check_may_lose_seats(user, action="deactivate")
+        if user.status != INACTIVE:
+            user.status = INACTIVE
+            sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)
+            uow.users.save(user, at=at)
+        result = _result(uow, user)
+        uow.commit()
+    return result
+
+
+def delete_user(
+    uow: UnitOfWork, *, account_id: str, user_id: str, at: datetime, actor: str
+) -> UserResult:
+    """Frees the seats; never a credit (§5); the user stays in the ledger."""
+    with uow:
+        uow.lock_account(account_id)
+        user = _load_user(uow, account_id, user_id)
+        check_transition(user, DELETED)
+        check_may_lose_seats(user, action="delete")
+        if user.status == INVITED:
+            uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
+        user.status = DELETED
+        sync_seats(uow, user=user, operation="delete", at=at, actor=actor)
+        uow.users.save(user, at=at)
+        result = _result(uow, user)
+        uow.commit()
+    return result
+
+
+@dataclass
+class InvitationResult:
+    id: str
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def invite_user(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    email: str,
+    workspace_id: str,
+    at: datetime,
+    actor: str,
+    role: str = MEMBER,
+    profile_id: str | None = None,
+) -> InvitationResult:
+    """An invited user takes no seat until it accepts (seed 001)."""
+    email, key = normalize_email(email)
+    check_role(role)
+    with uow:
+        account = uow.lock_account(account_id)
+        now = account.time_at(at)
+        if uow.users.email_taken(account_id, key):
+            raise DuplicateEmail(f"a user with email {email} already exists", field="email")
+        if not isinstance(workspace_id, str) or not uow.workspaces.existing_ids(
+                account_id, [workspace_id]):
+            raise NotFound(f"workspace {workspace_id} not found", field="workspace_id")
+        user = User(
+            id=new_id("usr"), account_id=account_id, email=email, first_name="", last_name="",
+            role=role, status=INVITED, profile_id=_check_profile(uow, account_id, profile_id),
+            workspace_ids=[workspace_id],
+        )
+        uow.users.add(user, at=at)
+        token = new_token("inv")
+        invitation_id = new_id("inv")
+        expires_at = now + INVITATION_LIFETIME
+        uow.invitations.add(id=invitation_id, account_id=account_id, user_id=user.id,
+                            workspace_id=workspace_id, token_hash=hash_token(token),
+                            expires_at=expires_at, at=at)
+        uow.commit()
+    return InvitationResult(invitation_id, token, expires_at, user)
+
+
+def invitation_account(uow: UnitOfWork, *, token: str) -> str:
+    with uow:
+        invitation = uow.invitations.by_token(hash_token(token))
+        if invitation is None:
+            raise NotFound("invitation not found", field="token")
+        return str(invitation.account_id)
+
+
+def accept_invitation(
+    uow: UnitOfWork, *, token: str, first_name: str, last_name: str, password: str,
+    at: datetime, add_license: bool = False,
+) -> UserResult:
+    """Accepting takes the seats under the policies; under a full block pool the
+    accept is refused and the invitation stays open (§3)."""
+    first_name = check_person_name(first_name, field="first_name")
+    last_name = check_person_name(last_name, field="last_name")
+    check_password(password)
+    account_id = invitation_account(uow, token=token)
+    with uow:
+        account = uow.lock_account(account_id)
+        invitation = uow.invitations.by_token(hash_token(token))
+        if invitation.status != "open":
+            raise Gone(f"this invitation is {invitation.status}", field="token")
+        if account.time_at(at) >= invitation.expires_at:
+            raise Gone("this invitation has expired", field="token")
+        user = _load_user(uow, account_id, invitation.user_id)
+        user.first_name, user.last_name, user.status = first_name, last_name, ACTIVE
+        warnings = sync_seats(uow, user=user, operation="accept", at=at, actor=f"user:{user.id}",
+                              add_license=add_license)
+        uow.users.save(user, at=at)
+        uow.users.set_password(user.id, hash_password(password))
+        uow.invitations.close(invitation.id, status="accepted", at=at)
+        result = _result(uow, user, warnings)
+        uow.commit()
+    return result
+
+
+def set_password_with_setup_token(uow: UnitOfWork, *, token: str, password: str,
+                                  at: datetime) -> User:
+    check_password(password)
+    token_hash = hash_token(token)
+    with uow:
+        found = uow.users.by_setup_token(token_hash)
+    if found is None:
+        raise NotFound("setup token not found or already used", field="token")
+    with uow:
+        uow.lock_account(found.account_id)
+        user = uow.users.by_setup_token(token_hash)
+        if user is None:
+            raise NotFound("setup token not found or already used", field="token")
+        uow.users.set_password(user.id, hash_password(password))
+        uow.commit()
+    return user
