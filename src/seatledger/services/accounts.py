@@ -113,6 +113,7 @@ def create_contract(
     at once when that date has come, else when its renewal is processed."""
     with uow:
         account = uow.lock_account(account_id)
+        at = account.time_at(at)
         terms = _parse_pools(pools, account.currency)
         check_contract(start_date=start_date, end_date=end_date,
                        billing_interval=billing_interval,
@@ -123,7 +124,7 @@ def create_contract(
             end_date=end_date, billing_interval=billing_interval,
             increase_approval=increase_approval, pools=terms,
         )
-        today = account.time_at(at).date()
+        today = at.date()
         apply_now = version == 1 or start_date <= today
         uow.contracts.add(contract, at=at, applied=apply_now)
         if apply_now:
@@ -194,7 +195,7 @@ def list_contracts(uow: UnitOfWork, *, account_id: str) -> list[Contract]:
 def create_workspace(uow: UnitOfWork, *, account_id: str, name: str, at: datetime) -> Workspace:
     workspace = Workspace(new_id("wsp"), account_id, check_display_name(name, field="name"))
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         uow.workspaces.add(workspace, at=at)
         uow.commit()
     return workspace
@@ -213,7 +214,7 @@ def create_profile(
     if not isinstance(modules, list):
         raise InvalidInput("modules must be a list", field="modules")
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         known = set(uow.pools.live(account_id))
         for index, module in enumerate(modules):
             check_module_name(module, field=f"modules[{index}]")

@@ -52,7 +52,7 @@ def request_seat_change(
     """Refusals are 422 and store nothing; a preview stores nothing either.
     An increase under ``automatic`` approval is applied at once."""
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         pool = _pool(uow, account_id, module)
         check_target(pool.state, target_capacity)
         contract = uow.contracts.in_force(account_id)
@@ -98,7 +98,7 @@ def approve_seat_request(
         raise InvalidInput("effective must be 'now' or 'renewal'", field="effective")
     account_id = _request_account(uow, request_id)
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         request = _load_request(uow, request_id)
         if request.status != PENDING:
             raise Conflict(f"seat request {request_id} is {request.status}, not pending",
@@ -127,7 +127,7 @@ def reject_seat_request(
         raise InvalidInput("a rejection needs a reason", field="reason")
     account_id = _request_account(uow, request_id)
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         request = _load_request(uow, request_id)
         if request.status not in (PENDING, SCHEDULED):
             raise Conflict(f"seat request {request_id} is {request.status}", field="status")

@@ -104,7 +104,7 @@ def create_user(
     department = check_display_name(department, field="department") if department else None
     valid_to_date = _check_valid_to(valid_to)
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         if uow.users.email_taken(account_id, key):
             raise DuplicateEmail(f"a user with email {email} already exists", field="email")
         workspaces = (_check_workspaces(uow, account_id, workspace_ids)
@@ -113,7 +113,7 @@ def create_user(
             id=new_id("usr"), account_id=account_id, email=email, first_name=first_name,
             last_name=last_name, role=role, status=ACTIVE if active else INACTIVE,
             department=department, profile_id=_check_profile(uow, account_id, profile_id),
-            workspace_ids=workspaces, valid_to=valid_to_date,
+            workspace_ids=workspaces, valid_to=valid_to_date, created_at=at,
         )
         setup_token = new_token("setup")
         uow.users.add(user, at=at, setup_token_hash=hash_token(setup_token))
@@ -161,7 +161,7 @@ def update_user(
     add_license: bool = False,
 ) -> UserResult:
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
         if user.status == DELETED:
             raise Conflict(f"user {user_id} is deleted", field="status")
@@ -196,7 +196,7 @@ def activate_user(
     add_license: bool = False,
 ) -> UserResult:
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
         check_transition(user, ACTIVE)
         warnings: list[str] = []
@@ -214,7 +214,7 @@ def deactivate_user(
     uow: UnitOfWork, *, account_id: str, user_id: str, at: datetime, actor: str
 ) -> UserResult:
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
         check_transition(user, INACTIVE)
         if user.status == ACTIVE:
@@ -233,7 +233,7 @@ def delete_user(
 ) -> UserResult:
     """Frees the seats; never a credit (§5); the user stays in the ledger."""
     with uow:
-        uow.lock_account(account_id)
+        at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
         check_transition(user, DELETED)
         check_may_lose_seats(user, action="delete")
@@ -271,7 +271,7 @@ def invite_user(
     check_role(role)
     with uow:
         account = uow.lock_account(account_id)
-        now = account.time_at(at)
+        at = account.time_at(at)
         if uow.users.email_taken(account_id, key):
             raise DuplicateEmail(f"a user with email {email} already exists", field="email")
         if not isinstance(workspace_id, str) or not uow.workspaces.existing_ids(
@@ -280,12 +280,12 @@ def invite_user(
         user = User(
             id=new_id("usr"), account_id=account_id, email=email, first_name="", last_name="",
             role=role, status=INVITED, profile_id=_check_profile(uow, account_id, profile_id),
-            workspace_ids=[workspace_id],
+            workspace_ids=[workspace_id], created_at=at,
         )
         uow.users.add(user, at=at)
         token = new_token("inv")
         invitation_id = new_id("inv")
-        expires_at = now + INVITATION_LIFETIME
+        expires_at = at + INVITATION_LIFETIME
         uow.invitations.add(id=invitation_id, account_id=account_id, user_id=user.id,
                             workspace_id=workspace_id, token_hash=hash_token(token),
                             expires_at=expires_at, at=at)
@@ -313,10 +313,11 @@ def accept_invitation(
     account_id = invitation_account(uow, token=token)
     with uow:
         account = uow.lock_account(account_id)
+        at = account.time_at(at)
         invitation = uow.invitations.by_token(hash_token(token))
         if invitation.status != "open":
             raise Gone(f"this invitation is {invitation.status}", field="token")
-        if account.time_at(at) >= invitation.expires_at:
+        if at >= invitation.expires_at:
             raise Gone("this invitation has expired", field="token")
         user = _load_user(uow, account_id, invitation.user_id)
         user.first_name, user.last_name, user.status = first_name, last_name, ACTIVE
@@ -339,7 +340,7 @@ def set_password_with_setup_token(uow: UnitOfWork, *, token: str, password: str,
     if found is None:
         raise NotFound("setup token not found or already used", field="token")
     with uow:
-        uow.lock_account(found.account_id)
+        at = uow.lock_account(found.account_id).time_at(at)
         user = uow.users.by_setup_token(token_hash)
         if user is None:
             raise NotFound("setup token not found or already used", field="token")

@@ -1,0 +1,104 @@
+"""Who is calling. Operator keys today; user tokens and roles grow here.
+
+``Principal`` is what every route receives; ``require(...)`` states who may
+call a route. Users' tokens will resolve to a Principal with ``role`` and
+``account_id`` bounded by the account, without changing the routes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from seatledger.domain.errors import Forbidden, Unauthorized
+from seatledger.services.operator_keys import find_operator
+from seatledger.services.secrets import hash_token
+from seatledger.services.unit_of_work import UnitOfWork
+
+ROLE_RANK = {"member": 1, "admin": 2, "owner": 3}
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "operator" | "user"
+    id: str
+    account_id: str | None = None
+    role: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def may_act_on(self, account_id: str, minimum_role: str) -> bool:
+        if self.kind == "operator":
+            return True
+        return (self.account_id == account_id
+                and ROLE_RANK.get(self.role or "", 0) >= ROLE_RANK[minimum_role])
+
+
+class KeyCache:
+    """Recently verified key hashes, so the hot access-check path does not
+    read the key table on every call (entries live ``ttl`` seconds)."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._items: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> Principal | None:
+        with self._lock:
+            item = self._items.get(key_hash)
+            if item and item[0] > time.monotonic():
+                return item[1]
+            return None
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        with self._lock:
+            self._items[key_hash] = (time.monotonic() + self.ttl, principal)
+
+
+def authenticate(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token")
+    token = token.strip()
+    cache: KeyCache = request.app.state.key_cache
+    key_hash = hash_token(token)
+    principal = cache.get(key_hash)
+    if principal is None:
+        operator = find_operator(UnitOfWork(request.app.state.engine), key=token)
+        if operator is None:
+            raise Unauthorized("unknown or revoked token")
+        principal = Principal(kind="operator", id=operator.id)
+        cache.put(key_hash, principal)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_operator(principal: CurrentPrincipal) -> Principal:
+    if principal.kind != "operator":
+        raise Forbidden("only the vendor's operators may do this")
+    return principal
+
+
+def require_account_role(minimum_role: str):  # type: ignore[no-untyped-def]
+    """Operators, or a user of the path's account with at least ``minimum_role``."""
+
+    def dependency(account_id: str, principal: CurrentPrincipal) -> Principal:
+        if not principal.may_act_on(account_id, minimum_role):
+            raise Forbidden(f"this needs the {minimum_role} role on account {account_id}")
+        return principal
+
+    return dependency
+
+
+Operator = Annotated[Principal, Depends(require_operator)]
+AdminOrAbove = Annotated[Principal, Depends(require_account_role("admin"))]
+OwnerOrAbove = Annotated[Principal, Depends(require_account_role("owner"))]

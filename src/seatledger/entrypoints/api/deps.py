@@ -1,0 +1,56 @@
+"""Typed dependencies shared by the routes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from seatledger.domain.errors import InvalidInput
+from seatledger.services.unit_of_work import UnitOfWork
+
+
+def get_uow(request: Request) -> UnitOfWork:
+    return UnitOfWork(request.app.state.engine)
+
+
+def get_now(request: Request) -> datetime:
+    """The only place the API reads time: the app's clock (tests inject one)."""
+    return request.app.state.clock.now()
+
+
+Uow = Annotated[UnitOfWork, Depends(get_uow)]
+Now = Annotated[datetime, Depends(get_now)]
+
+
+class Page:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        cursor: Annotated[str | None, Query()] = None,
+    ) -> None:
+        self.limit = limit
+        self.after = decode_cursor(cursor) if cursor else None
+
+    def respond(self, items: list, ids: list[str]) -> dict:  # type: ignore[type-arg]
+        """``items`` fetched with limit + 1 tell whether there is a next page."""
+        more = len(items) > self.limit
+        data = items[: self.limit]
+        return {"data": data, "next_cursor": encode_cursor(ids[self.limit - 1]) if more else None}
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor is not valid", field="cursor") from None
+
+
+Paging = Annotated[Page, Depends()]

@@ -1,0 +1,22 @@
+"""Builds the app from the environment (``seatledger serve``, uvicorn workers)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from seatledger.adapters.db.engine import make_engine
+from seatledger.config import Settings, load_settings
+from seatledger.entrypoints.api.app import create_app
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    return create_app(engine=make_engine(settings.database_url),
+                      operator_key=settings.operator_key)
+
+
+def __getattr__(name: str) -> FastAPI:
+    # NOTE: `uvicorn seatledger.entrypoints.api.factory:app` builds lazily per worker.
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)

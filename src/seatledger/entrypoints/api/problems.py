@@ -1,0 +1,94 @@
+"""Errors as application/problem+json (RFC 9457), mapped in this one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from seatledger.domain import errors
+
+PROBLEM_BASE = "https://seatledger.dev/problems/"
+log = logging.getLogger("seatledger.api")
+
+# NOTE: the one mapping from domain error codes to HTTP statuses.
+STATUS_BY_CODE: dict[str, int] = {
+    errors.InvalidInput.code: 422,
+    errors.RuleRefusal.code: 422,
+    errors.NotFound.code: 404,
+    errors.Conflict.code: 409,
+    errors.DuplicateEmail.code: 409,
+    errors.SeatLimitReached.code: 409,
+    errors.AdminRuleViolation.code: 409,
+    errors.Gone.code: 410,
+    errors.Unauthorized.code: 401,
+    errors.Forbidden.code: 403,
+}
+TITLES = {
+    401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+    409: "Conflict", 410: "Gone", 422: "Invalid request", 500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+def problem(status: int, slug: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": PROBLEM_BASE + slug,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.DomainError)
+    async def domain_error(_: Request, exc: errors.DomainError) -> JSONResponse:
+        status = STATUS_BY_CODE.get(exc.code, 400)
+        return problem(status, exc.code.replace("_", "-"), exc.message, code=exc.code,
+                       field=exc.field, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        items = []
+        for err in exc.errors():
+            field = _field_of(tuple(err.get("loc", ())))
+            message = err.get("msg", "invalid")
+            if err.get("type") == "extra_forbidden":
+                message = "unknown or read-only field"
+            items.append({"field": field, "message": message})
+        detail = "; ".join(f"{i['field']}: {i['message']}" for i in items)
+        return problem(422, "invalid-input", detail, code="invalid_input",
+                       field=items[0]["field"] if items else None, errors=items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "error")
+        return problem(exc.status_code, slug, str(exc.detail))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error reached the API: %s", exc.orig)
+        return problem(409, "conflict", "the request conflicts with the current state",
+                       code="conflict")
+
+    @app.exception_handler(OperationalError)
+    async def operational_error(_: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", exc.orig)
+        return problem(503, "unavailable", "the database is unavailable; retry later")

@@ -1,0 +1,25 @@
+"""Routes: the access check, the vendor application's hot path."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from seatledger.entrypoints.api.auth import Operator
+from seatledger.entrypoints.api.deps import Now, Uow
+from seatledger.entrypoints.api.schemas import AccessCheckIn, AccessCheckOut
+from seatledger.services import access
+
+router = APIRouter(prefix="/v1", tags=["access"])
+
+
+@router.post("/access/check", response_model=AccessCheckOut)
+def check(body: AccessCheckIn, uow: Uow, now: Now, _: Operator) -> AccessCheckOut:
+    answer = access.check_access(uow, account_id=body.account_id, user_id=body.user_id,
+                                 email=body.email, module=body.module, at=now)
+    return AccessCheckOut(allowed=answer.allowed, reason=answer.reason, user_id=answer.user_id)
+
+
+@router.get("/health", tags=["operations"])
+def health() -> dict[str, str]:
+    """Liveness; also the trivial endpoint the access-check benchmark compares with."""
+    return {"status": "ok"}

@@ -1,0 +1,304 @@
+"""Request and response bodies. ``XCreate`` / ``XUpdate`` in, ``XPublic`` out.
+
+Requests accept only documented fields (``extra="forbid"``: unknown and
+read-only fields are 422). Money travels as decimal strings. Form rules live in
+the domain; here only types.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from seatledger.domain.accounts import Account, Profile, Workspace
+from seatledger.domain.contracts import Contract
+from seatledger.domain.money import format_amount
+from seatledger.domain.pools import Pool
+from seatledger.domain.seat_requests import SeatRequest
+from seatledger.services.users import UserResult
+
+DecimalString = Annotated[StrictStr, Field(examples=["15.00"], max_length=40)]
+DateString = Annotated[date, Field(strict=False, examples=["2026-03-01"])]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- accounts -------------------------------------------------------------
+class AccountCreate(In):
+    name: StrictStr
+    currency: StrictStr = Field(examples=["EUR"])
+    tax_rate: DecimalString | None = Field(None, description='percentage string: "20" is 20%')
+    payment_method: Literal["invoice", "card"] = "invoice"
+    billing_email: StrictStr | None = None
+    test_clock: StrictBool = False
+    clock_start: datetime | None = None
+
+
+class AccountPublic(BaseModel):
+    id: str
+    name: str
+    currency: str
+    tax_rate: str | None
+    payment_method: str
+    billing_email: str | None
+    test_clock: bool
+    clock_now: datetime | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, a: Account) -> AccountPublic:
+        return cls(id=a.id, name=a.name, currency=a.currency,
+                   tax_rate=str(a.tax_rate) if a.tax_rate is not None else None,
+                   payment_method=a.payment_method, billing_email=a.billing_email,
+                   test_clock=a.test_clock, clock_now=a.clock_now, created_at=a.created_at)
+
+
+class PoolTermsIn(In):
+    module: StrictStr
+    capacity: StrictInt | None = None
+    minimum: StrictInt | None = None
+    unit_price: DecimalString
+    policy: Literal["block", "inactive_when_full", "true_up", "auto_purchase", "metered"]
+    charge_timing: Literal["immediate", "next_invoice"] = "immediate"
+    proration: Literal["day", "second"] = "day"
+
+
+class ContractCreate(In):
+    start_date: DateString
+    end_date: DateString | None = None
+    billing_interval: Literal["month", "year"]
+    increase_approval: Literal["automatic", "operator"] = "automatic"
+    pools: list[PoolTermsIn] = Field(max_length=100)
+
+
+class PoolTermsPublic(BaseModel):
+    module: str
+    capacity: int | None
+    minimum: int
+    unit_price: str
+    policy: str
+    charge_timing: str
+    proration: str
+
+
+class ContractPublic(BaseModel):
+    id: str
+    account_id: str
+    version: int
+    start_date: date
+    end_date: date | None
+    billing_interval: str
+    increase_approval: str
+    pools: list[PoolTermsPublic]
+
+    @classmethod
+    def of(cls, c: Contract, currency: str) -> ContractPublic:
+        return cls(
+            id=c.id, account_id=c.account_id, version=c.version, start_date=c.start_date,
+            end_date=c.end_date, billing_interval=c.billing_interval,
+            increase_approval=c.increase_approval,
+            pools=[PoolTermsPublic(
+                module=p.module, capacity=None if p.policy == "metered" else p.capacity,
+                minimum=p.minimum, unit_price=format_amount(p.unit_price, currency),
+                policy=p.policy, charge_timing=p.charge_timing, proration=p.proration)
+                for p in c.pools],
+        )
+
+
+class PoolPublic(BaseModel):
+    module: str
+    capacity: int | None
+    minimum: int
+    in_use: int
+    available: int | None
+    additional: int
+    policy: str
+    charge_timing: str
+    proration: str
+    unit_price: str | None = None
+
+    @classmethod
+    def of(cls, p: Pool, currency: str, *, with_price: bool) -> PoolPublic:
+        s = p.state
+        return cls(module=p.module, capacity=None if p.is_metered else p.capacity,
+                   minimum=p.minimum, in_use=p.in_use, available=s.available,
+                   additional=s.additional, policy=p.policy, charge_timing=p.charge_timing,
+                   proration=p.proration,
+                   unit_price=format_amount(p.unit_price, currency) if with_price else None)
+
+
+# --- workspaces, profiles ---------------------------------------------------
+class WorkspaceCreate(In):
+    name: StrictStr
+
+
+class WorkspacePublic(BaseModel):
+    id: str
+    account_id: str
+    name: str
+    is_default: bool
+
+    @classmethod
+    def of(cls, w: Workspace) -> WorkspacePublic:
+        return cls(id=w.id, account_id=w.account_id, name=w.name, is_default=w.is_default)
+
+
+class ProfileCreate(In):
+    name: StrictStr
+    modules: list[StrictStr] = Field(max_length=100)
+
+
+class ProfilePublic(BaseModel):
+    id: str
+    account_id: str
+    name: str
+    modules: list[str] | None = Field(description="null: every module of the contract")
+    is_default: bool
+
+    @classmethod
+    def of(cls, p: Profile) -> ProfilePublic:
+        return cls(id=p.id, account_id=p.account_id, name=p.name, is_default=p.is_default,
+                   modules=sorted(p.modules) if p.modules is not None else None)
+
+
+# --- users ----------------------------------------------------------------
+class UserCreate(In):
+    email: StrictStr
+    first_name: StrictStr
+    last_name: StrictStr
+    role: Literal["owner", "admin", "member"] = "member"
+    department: StrictStr | None = None
+    profile_id: StrictStr | None = None
+    workspace_ids: list[StrictStr] | None = None
+    valid_to: StrictStr | None = Field(None, examples=["2026-12-31"])
+    active: StrictBool = True
+    add_license: StrictBool = False
+
+
+class UserUpdate(In):
+    role: Literal["owner", "admin", "member"] | None = None
+    profile_id: StrictStr | None = None
+    workspace_ids: list[StrictStr] | None = None
+    valid_to: StrictStr | None = None
+    first_name: StrictStr | None = None
+    last_name: StrictStr | None = None
+    department: StrictStr | None = None
+    add_license: StrictBool = False
+
+
+class ActivateIn(In):
+    add_license: StrictBool = False
+
+
+class UserPublic(BaseModel):
+    id: str
+    account_id: str
+    email: str
+    first_name: str
+    last_name: str
+    department: str | None
+    role: str
+    status: str
+    profile_id: str | None
+    workspace_ids: list[str]
+    valid_to: date | None
+    seats: list[str]
+    created_at: datetime | None
+    warnings: list[str] = []
+
+    @classmethod
+    def of(cls, r: UserResult) -> UserPublic:
+        u = r.user
+        return cls(id=u.id, account_id=u.account_id, email=u.email, first_name=u.first_name,
+                   last_name=u.last_name, department=u.department, role=u.role,
+                   status=u.status, profile_id=u.profile_id, workspace_ids=u.workspace_ids,
+                   valid_to=u.valid_to, seats=r.seats, created_at=u.created_at,
+                   warnings=r.warnings)
+
+
+class UserCreated(UserPublic):
+    setup_token: str | None = Field(None, description="shown once: lets the person set a password")
+
+
+class InvitationCreate(In):
+    email: StrictStr
+    workspace_id: StrictStr
+    role: Literal["owner", "admin", "member"] = "member"
+    profile_id: StrictStr | None = None
+
+
+class InvitationPublic(BaseModel):
+    id: str
+    token: str
+    expires_at: datetime
+    user_id: str
+
+
+class InvitationAccept(In):
+    first_name: StrictStr
+    last_name: StrictStr
+    password: StrictStr
+    add_license: StrictBool = False
+
+
+class SetupIn(In):
+    token: StrictStr
+    password: StrictStr
+
+
+# --- seat requests, access --------------------------------------------------
+class SeatRequestCreate(In):
+    module: StrictStr
+    target_capacity: StrictInt
+    preview: StrictBool = False
+
+
+class SeatRequestPublic(BaseModel):
+    id: str | None
+    account_id: str
+    module: str
+    from_capacity: int
+    target_capacity: int
+    delta: int
+    status: str
+    message: str
+    effective: str | None
+    reason: str | None
+    created_at: datetime | None
+    decided_at: datetime | None
+    preview: bool = False
+
+    @classmethod
+    def of(cls, r: SeatRequest, *, preview: bool = False) -> SeatRequestPublic:
+        return cls(id=None if preview else r.id, account_id=r.account_id, module=r.module,
+                   from_capacity=r.from_capacity, target_capacity=r.target_capacity,
+                   delta=r.delta, status=r.status, message=r.message, effective=r.effective,
+                   reason=r.reason, created_at=r.created_at, decided_at=r.decided_at,
+                   preview=preview)
+
+
+class ApproveIn(In):
+    effective: Literal["now", "renewal"] = "renewal"
+    reason: StrictStr | None = None
+
+
+class RejectIn(In):
+    reason: StrictStr
+
+
+class AccessCheckIn(In):
+    account_id: StrictStr
+    user_id: StrictStr | None = None
+    email: StrictStr | None = None
+    module: StrictStr | None = None
+
+
+class AccessCheckOut(BaseModel):
+    allowed: bool
+    reason: Literal["ok", "not_found", "invited", "inactive", "deleted", "expired", "no_seat",
+                    "contract_ended"]
+    user_id: str | None = None
