@@ -14,6 +14,7 @@ from seatledger.domain.accounts import (
     check_account_name,
     check_payment_method,
 )
+from seatledger.domain.billing_calendar import instant
 from seatledger.domain.contracts import Contract, PoolTerms, check_contract, check_module_name
 from seatledger.domain.errors import InvalidInput, NotFound, RuleRefusal
 from seatledger.domain.ids import new_id
@@ -128,13 +129,18 @@ def create_contract(
         apply_now = version == 1 or start_date <= today
         uow.contracts.add(contract, at=at, applied=apply_now)
         if apply_now:
-            apply_contract_terms(uow, account=account, contract=contract, at=at, actor=actor)
+            # NOTE: a first version governs from its start: a back-dated one has had
+            # its capacity since then (its periods are billed by the next run).
+            effective = min(at, instant(start_date)) if version == 1 else at
+            apply_contract_terms(uow, account=account, contract=contract, at=effective,
+                                 actor=actor, seats_at=at)
         uow.commit()
     return contract
 
 
 def apply_contract_terms(
-    uow: UnitOfWork, *, account: Account, contract: Contract, at: datetime, actor: str
+    uow: UnitOfWork, *, account: Account, contract: Contract, at: datetime, actor: str,
+    seats_at: datetime | None = None,
 ) -> None:
     """Bring the pools to a contract version's terms (helper, no commit).
 
@@ -182,7 +188,8 @@ def apply_contract_terms(
         live = uow.pools.live(account.id)
         for user in uow.users.list(account.id, status=ACTIVE, include_deleted=False,
                                    limit=10**9, after=None):
-            sync_seats(uow, user=user, operation="contract", at=at, actor=actor, pools=live)
+            sync_seats(uow, user=user, operation="contract", at=seats_at or at, actor=actor,
+                       pools=live)
             live = uow.pools.live(account.id)
 
 

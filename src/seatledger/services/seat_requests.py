@@ -20,6 +20,9 @@ from seatledger.domain.seat_requests import (
     check_target,
     initial_status,
 )
+from seatledger.domain.invoicing import charge_phrase
+from seatledger.domain.ledger import CAPACITY_CHANGED, LedgerEntry
+from seatledger.services.charges import preview_charge
 from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -59,10 +62,17 @@ def request_seat_change(
         approval = contract.increase_approval if contract else "automatic"
         delta = target_capacity - pool.capacity
         status = initial_status(delta, increase_approval=approval)
+        charge = None
+        if status == APPLIED:
+            timing, draft = preview_charge(uow, uow.accounts_locked[account_id], LedgerEntry(
+                account_id=account_id, module=module, kind=CAPACITY_CHANGED, delta=delta,
+                in_use_after=pool.in_use, capacity_after=target_capacity, at=at, actor=actor,
+                cause=CAUSE_SEAT_REQUEST, purchased=True))
+            charge = charge_phrase(draft.lines[0] if draft else None, pool_currency(uow, account_id), timing)
         request = SeatRequest(
             id=new_id("sreq"), account_id=account_id, module=module,
             from_capacity=pool.capacity, target_capacity=target_capacity, delta=delta,
-            status=status, message=change_message(delta), created_at=at,
+            status=status, message=change_message(delta, charge), created_at=at,
             effective=EFFECTIVE_NOW if status == APPLIED else None,
             decided_at=at if status == APPLIED else None,
         )
@@ -74,6 +84,10 @@ def request_seat_change(
                                    cause=CAUSE_SEAT_REQUEST, purchased=True)
         uow.commit()
     return SeatRequestResult(request, stored=True)
+
+
+def pool_currency(uow: UnitOfWork, account_id: str) -> str:
+    return uow.accounts_locked[account_id].currency
 
 
 def _load_request(uow: UnitOfWork, request_id: str) -> SeatRequest:

@@ -6,6 +6,7 @@ Helpers for the use cases: they never commit, and they must run after
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from seatledger.domain.errors import SeatLimitReached
@@ -19,6 +20,7 @@ from seatledger.domain.ledger import (
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_policies import INACTIVE_WHEN_FULL_WARNING, plan_seat_take, refusal
 from seatledger.domain.users import INACTIVE, User
+from seatledger.services.charges import charge_purchase
 from seatledger.services.unit_of_work import UnitOfWork
 
 
@@ -71,11 +73,14 @@ def sync_seats(
         if step.grow:
             in_use, capacity = uow.pools.change_capacity(
                 pool.id, +1, commit_floor=step.cause == CAUSE_AUTO_PURCHASE)
-            uow.ledger.append(LedgerEntry(
+            purchase = LedgerEntry(
                 account_id=user.account_id, module=pool.module, kind=CAPACITY_CHANGED, delta=+1,
                 in_use_after=in_use, capacity_after=capacity, at=at, actor=actor,
                 cause=step.cause or "purchase", user_id=user.id, purchased=True,
-            ), pool_id=pool.id)
+            )
+            entry_id = uow.ledger.append(purchase, pool_id=pool.id)
+            charge_purchase(uow, uow.accounts_locked[user.account_id],
+                            replace(purchase, id=entry_id))
         after = uow.pools.take_seat(pool.id)
         if after is None:  # pragma: no cover - the plan was made under the account lock
             raise refusal(pool.state, INACTIVE_WHEN_FULL_WARNING)
@@ -106,12 +111,17 @@ def record_capacity_change(
     uow: UnitOfWork, *, pool: Pool, delta: int, at: datetime, actor: str, cause: str,
     commit_floor: bool = False, purchased: bool = False,
 ) -> tuple[int, int]:
+    """Appends the change; a purchased increase of an ``immediate`` pool is
+    invoiced at once."""
     in_use, capacity = uow.pools.change_capacity(pool.id, delta, commit_floor=commit_floor)
-    uow.ledger.append(LedgerEntry(
+    entry = LedgerEntry(
         account_id=pool.account_id, module=pool.module, kind=CAPACITY_CHANGED, delta=delta,
         in_use_after=in_use, capacity_after=capacity, at=at, actor=actor, cause=cause,
         purchased=purchased,
-    ), pool_id=pool.id)
+    )
+    entry_id = uow.ledger.append(entry, pool_id=pool.id)
+    if purchased and delta > 0:
+        charge_purchase(uow, uow.accounts_locked[pool.account_id], replace(entry, id=entry_id))
     pool.capacity = capacity
     return in_use, capacity
 

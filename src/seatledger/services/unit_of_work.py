@@ -35,6 +35,9 @@ class UnitOfWork:
         self.invitations = repo.Invitations(c)
         self.seat_requests = repo.SeatRequests(c)
         self.operator_keys = repo.OperatorKeys(c)
+        self.invoices = repo.Invoices(c)
+        self.accounts_locked: dict[str, Account] = {}
+        self.markers = repo.BillingMarkers(c)
         return self
 
     def __exit__(
@@ -57,6 +60,7 @@ class UnitOfWork:
         account = self.accounts.lock(account_id)
         if account is None:
             raise NotFound(f"account {account_id} not found", field="account_id")
+        self.accounts_locked[account_id] = account
         return account
 
     def read_account(self, account_id: str) -> Account:

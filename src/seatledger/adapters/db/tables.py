@@ -251,3 +251,65 @@ seat_requests = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime, nullable=True),
 )
+
+# --- billing ---------------------------------------------------------------
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    # NOTE: exactly-once billing: `key` names what the document is for
+    # ("period:2026-04-01", "charge:<ledger id>", "true_up:<instant>", "final:<date>",
+    # "credit:<uuid>"); UNIQUE(account_id, key) with no nullable column in it.
+    Column("key", String(80), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("type", String(12), nullable=False),  # invoice | credit_note
+    Column("kind", String(10), nullable=False),  # period | ad_hoc
+    Column("status", String(10), nullable=False),  # issued | paid | void
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("period_start", Date, nullable=True),
+    Column("period_end", Date, nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("subtotal", Money, nullable=False),
+    Column("tax", Money, nullable=False),
+    Column("total", Money, nullable=False),
+    Column("credited_invoice_id", Id, ForeignKey("invoices.id"), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("status_changed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("account_id", "key", name="uq_invoices_account_key"),
+    Index("ix_invoices_account_issued", "account_id", "issued_at"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("invoice_id", Id, ForeignKey("invoices.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("kind", String(12), nullable=False),
+    Column("module", String(64), nullable=True),
+    Column("description", Text, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("period_start", Date, nullable=True),
+    Column("period_end", Date, nullable=True),
+)
+
+number_sequences = Table(
+    "number_sequences",
+    metadata,
+    # NOTE: gapless: the increment commits or rolls back with the document it numbers.
+    Column("name", String(24), primary_key=True),  # "INV-2026", "TEST-CN-2026"
+    Column("last", Integer, nullable=False),
+)
+
+billing_markers = Table(
+    "billing_markers",
+    metadata,
+    # NOTE: a month close or a renewal done for an account, written in the same
+    # transaction as its effects: UNIQUE(account_id, key) makes it exactly once.
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("key", String(80), primary_key=True),
+    Column("done_at", UTCDateTime, nullable=False),
+)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from seatledger.clock import Clock, SystemClock
 from seatledger.entrypoints.api import problems
 from seatledger.entrypoints.api.auth import KeyCache
-from seatledger.entrypoints.api.routes import access, accounts, seat_requests, users
+from seatledger.entrypoints.api.routes import access, accounts, billing, seat_requests, users
 from seatledger.services.operator_keys import ensure_operator_key
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -33,6 +33,6 @@ def create_app(
         ensure_operator_key(UnitOfWork(engine), key=operator_key, name="environment",
                             at=clock.now())
     problems.install(app)
-    for module in (accounts, users, seat_requests, access):
+    for module in (accounts, users, seat_requests, access, billing):
         app.include_router(module.router)
     return app

@@ -8,12 +8,14 @@ the domain; here only types.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from seatledger.domain.accounts import Account, Profile, Workspace
 from seatledger.domain.contracts import Contract
+from seatledger.domain.invoicing import DraftInvoice, IssuedInvoice
 from seatledger.domain.money import format_amount
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_requests import SeatRequest
@@ -38,6 +40,11 @@ class AccountCreate(In):
     clock_start: datetime | None = None
 
 
+def _percentage(value: Decimal) -> str:
+    """"20" whatever the store gave back (PostgreSQL NUMERIC reads 20.000000)."""
+    return f"{Decimal(value).normalize():f}"
+
+
 class AccountPublic(BaseModel):
     id: str
     name: str
@@ -52,7 +59,7 @@ class AccountPublic(BaseModel):
     @classmethod
     def of(cls, a: Account) -> AccountPublic:
         return cls(id=a.id, name=a.name, currency=a.currency,
-                   tax_rate=str(a.tax_rate) if a.tax_rate is not None else None,
+                   tax_rate=_percentage(a.tax_rate) if a.tax_rate is not None else None,
                    payment_method=a.payment_method, billing_email=a.billing_email,
                    test_clock=a.test_clock, clock_now=a.clock_now, created_at=a.created_at)
 
@@ -302,3 +309,76 @@ class AccessCheckOut(BaseModel):
     reason: Literal["ok", "not_found", "invited", "inactive", "deleted", "expired", "no_seat",
                     "contract_ended"]
     user_id: str | None = None
+
+
+# --- billing ----------------------------------------------------------------
+class LinePublic(BaseModel):
+    kind: str
+    module: str | None
+    description: str
+    quantity: int
+    unit_price: str
+    amount: str
+    period_start: date | None
+    period_end: date | None
+
+
+class InvoicePublic(BaseModel):
+    id: str | None
+    number: str | None
+    type: str
+    kind: str
+    account_id: str
+    status: str
+    issued_at: datetime
+    period_start: date | None
+    period_end: date | None
+    currency: str
+    lines: list[LinePublic]
+    subtotal: str
+    tax: str
+    total: str
+    credited_invoice_id: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, inv: IssuedInvoice | DraftInvoice, *, account_id: str | None = None) -> InvoicePublic:
+        c = inv.currency
+        issued = isinstance(inv, IssuedInvoice)
+        return cls(
+            id=inv.id if issued else None, number=inv.number if issued else None,
+            type=inv.type, kind=inv.kind,
+            account_id=inv.account_id if issued else (account_id or ""),
+            status=inv.status if issued else "draft", issued_at=inv.issued_at,
+            period_start=inv.period_start, period_end=inv.period_end, currency=c,
+            lines=[LinePublic(kind=ln.kind, module=ln.module, description=ln.description,
+                              quantity=ln.quantity, unit_price=format_amount(ln.unit_price, c),
+                              amount=format_amount(ln.amount, c), period_start=ln.period_start,
+                              period_end=ln.period_end) for ln in inv.lines],
+            subtotal=format_amount(inv.subtotal, c), tax=format_amount(inv.tax, c),
+            total=format_amount(inv.total, c),
+            credited_invoice_id=inv.credited_invoice_id if issued else None,
+            reason=inv.reason if issued else None,
+        )
+
+
+class ClockIn(In):
+    now: datetime
+
+
+class ClockOut(BaseModel):
+    account_id: str
+    now: datetime
+    invoices_issued: int
+    invoices: list[InvoicePublic]
+
+
+class BillingRunIn(In):
+    as_of: datetime | date | None = None
+
+
+class BillingRunOut(BaseModel):
+    as_of: datetime
+    accounts: int
+    invoices_issued: int
+    numbers: list[str]

@@ -1,0 +1,74 @@
+"""Routes: billing runs, test clocks, invoices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from seatledger.domain.billing_calendar import instant
+from seatledger.entrypoints.api.auth import Operator, OwnerOrAbove, CurrentPrincipal
+from seatledger.entrypoints.api.deps import Now, Paging, Uow
+from seatledger.entrypoints.api.schemas import (
+    BillingRunIn,
+    BillingRunOut,
+    ClockIn,
+    ClockOut,
+    InvoicePublic,
+)
+from seatledger.domain.errors import Forbidden
+from seatledger.services import billing, invoices
+from seatledger.services.unit_of_work import UnitOfWork
+
+router = APIRouter(prefix="/v1", tags=["billing"])
+
+
+@router.post("/billing-runs", response_model=BillingRunOut)
+def billing_run(uow: Uow, now: Now, _: Operator, body: BillingRunIn | None = None) -> BillingRunOut:
+    as_of = (body.as_of if body else None) or now
+    if isinstance(as_of, date) and not isinstance(as_of, datetime):
+        as_of = instant(as_of)
+    result = billing.run_billing(lambda: UnitOfWork(uow.engine), as_of=as_of, now=now)
+    return BillingRunOut(as_of=result.as_of, accounts=result.accounts,
+                         invoices_issued=result.invoices_issued, numbers=result.numbers)
+
+
+@router.post("/accounts/{account_id}/clock", response_model=ClockOut)
+def move_clock(account_id: str, body: ClockIn, uow: Uow, _: Operator) -> ClockOut:
+    issued = billing.advance_clock(uow, account_id=account_id, to=body.now)
+    return ClockOut(account_id=account_id, now=body.now, invoices_issued=len(issued),
+                    invoices=[InvoicePublic.of(i) for i in issued])
+
+
+@router.get("/accounts/{account_id}/invoices")
+def list_invoices(account_id: str, uow: Uow, page: Paging, _: OwnerOrAbove) -> dict:  # type: ignore[type-arg]
+    items = invoices.list_invoices(uow, account_id=account_id, limit=page.limit + 1,
+                                   after=page.after)
+    return page.respond([InvoicePublic.of(i) for i in items], [i.id for i in items])
+
+
+@router.get("/accounts/{account_id}/invoices/upcoming", response_model=InvoicePublic | None)
+def upcoming(account_id: str, uow: Uow, now: Now, _: OwnerOrAbove) -> InvoicePublic | JSONResponse:
+    draft = billing.upcoming(uow, account_id=account_id, at=now)
+    if draft is None:
+        return JSONResponse(None, status_code=200)
+    return InvoicePublic.of(draft, account_id=account_id)
+
+
+@router.get("/invoices/{invoice_id}", response_model=InvoicePublic)
+def get_invoice(invoice_id: str, uow: Uow, principal: CurrentPrincipal) -> InvoicePublic:
+    invoice = invoices.get_invoice(uow, invoice_id=invoice_id)
+    if not principal.may_act_on(invoice.account_id, "owner"):
+        raise Forbidden("only owners and operators see invoices")
+    return InvoicePublic.of(invoice)
+
+
+@router.post("/invoices/{invoice_id}/mark-paid", response_model=InvoicePublic)
+def mark_paid(invoice_id: str, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
+    return InvoicePublic.of(invoices.mark_paid(uow, invoice_id=invoice_id, at=now))
+
+
+@router.post("/invoices/{invoice_id}/void", response_model=InvoicePublic)
+def void(invoice_id: str, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
+    return InvoicePublic.of(invoices.void_invoice(uow, invoice_id=invoice_id, at=now))

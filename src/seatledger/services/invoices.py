@@ -1,0 +1,56 @@
+"""Use cases: reading issued invoices and credit notes, and their status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from seatledger.domain.errors import Conflict, NotFound
+from seatledger.domain.invoicing import IssuedInvoice
+from seatledger.services.unit_of_work import UnitOfWork
+
+
+def _load(uow: UnitOfWork, invoice_id: str, account_id: str | None = None) -> IssuedInvoice:
+    invoice = uow.invoices.get(invoice_id)
+    if invoice is None or (account_id is not None and invoice.account_id != account_id):
+        raise NotFound(f"invoice {invoice_id} not found", field="invoice_id")
+    return invoice
+
+
+def get_invoice(uow: UnitOfWork, *, invoice_id: str) -> IssuedInvoice:
+    with uow:
+        return _load(uow, invoice_id)
+
+
+def list_invoices(uow: UnitOfWork, *, account_id: str, limit: int = 100,
+                  after: str | None = None) -> list[IssuedInvoice]:
+    with uow:
+        uow.read_account(account_id)
+        return uow.invoices.list(account_id, limit=limit, after=after)
+
+
+def _set_status(uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str) -> IssuedInvoice:
+    with uow:
+        found = _load(uow, invoice_id)
+    with uow:
+        uow.lock_account(found.account_id)
+        invoice = _load(uow, invoice_id)
+        if invoice.type != "invoice":
+            raise Conflict("only invoices have a payment status", field="invoice_id")
+        if invoice.status != "issued":
+            raise Conflict(f"invoice {invoice.number} is {invoice.status}", field="status")
+        if target == "void" and uow.invoices.credited_total(invoice.id):
+            raise Conflict(f"invoice {invoice.number} has credit notes; it cannot be voided",
+                           field="status")
+        uow.invoices.set_status(invoice.id, target, at=at)
+        uow.commit()
+    with uow:
+        return _load(uow, invoice_id)
+
+
+def mark_paid(uow: UnitOfWork, *, invoice_id: str, at: datetime) -> IssuedInvoice:
+    return _set_status(uow, invoice_id=invoice_id, at=at, target="paid")
+
+
+def void_invoice(uow: UnitOfWork, *, invoice_id: str, at: datetime) -> IssuedInvoice:
+    """Only while unpaid; lines and amounts never change."""
+    return _set_status(uow, invoice_id=invoice_id, at=at, target="void")
