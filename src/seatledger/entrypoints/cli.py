@@ -92,9 +92,11 @@ def demo(
     table = Table(title="Demo accounts (one per seed document, PRODUCT.md §6)")
     table.add_column("seed")
     table.add_column("account id")
-    table.add_column("model")
+    table.add_column("a year of its model")
+    table.add_column("documents", justify="right")
+    table.add_column("invoiced", justify="right")
     for a in accounts:
-        table.add_row(a.seed, a.account_id, a.summary or a.name)
+        table.add_row(a.seed, a.account_id, a.summary or a.name, str(a.invoices), a.billed)
     console.print(table)
     url = f"http://{host}:{port}"
     console.print(f"URL:          {url}   (API docs: {url}/docs)", highlight=False)

@@ -555,6 +555,8 @@ class Invoices:
             period_start=inv.period_start, period_end=inv.period_end, currency=inv.currency,
             subtotal=inv.subtotal, tax=inv.tax, total=inv.total,
             credited_invoice_id=inv.credited_invoice_id, reason=inv.reason))
+        if not inv.lines:
+            return  # NOTE: a period invoice is issued even with nothing to bill (0.00)
         self.conn.execute(insert(t.invoice_lines), [
             {"invoice_id": inv.id, "position": i, "kind": ln.kind, "module": ln.module,
              "description": ln.description, "quantity": ln.quantity,
