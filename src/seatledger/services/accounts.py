@@ -134,6 +134,9 @@ def create_contract(
             effective = min(at, instant(start_date)) if version == 1 else at
             apply_contract_terms(uow, account=account, contract=contract, at=effective,
                                  actor=actor, seats_at=at)
+            if version > 1:
+                # NOTE: done now, so the billing run must not apply it again at its start.
+                uow.markers.add(account.id, f"version:{contract.id}", at=at)
         uow.commit()
     return contract
 

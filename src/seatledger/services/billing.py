@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from seatledger.domain.accounts import Account
 from seatledger.domain.billing_calendar import FINAL, MONTH_CLOSE, PERIOD, RENEWAL, coverage_on, due_events
@@ -54,7 +54,7 @@ def process_due(uow: UnitOfWork, account: Account, until: datetime) -> list[Issu
         if event.key in done:
             continue
         if event.order == MONTH_CLOSE:
-            cov = coverage_on(inputs.covs, (event.at.date()).fromordinal(event.at.date().toordinal() - 1))
+            cov = coverage_on(inputs.covs, event.at.date() - timedelta(days=1))
             pools = uow.pools.live(account.id)
             for module, extra in sorted(true_up_extras(inputs, cov, event.at).items()):
                 if module in pools:
