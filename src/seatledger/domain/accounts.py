@@ -25,11 +25,15 @@ class Account:
     created_at: datetime | None = None
 
     def time_at(self, real_now: datetime) -> datetime:
-        """§1 Time: an account on a test clock reads that clock for everything."""
-        if self.test_clock:
-            assert self.clock_now is not None, "a test-clock account always has a time"
-            return self.clock_now
-        return real_now
+        return account_time(self.test_clock, self.clock_now, real_now)
+
+
+def account_time(test_clock: bool, clock_now: datetime | None, real_now: datetime) -> datetime:
+    """§1 Time: an account on a test clock reads that clock for everything."""
+    if test_clock:
+        assert clock_now is not None, "a test-clock account always has a time"
+        return clock_now
+    return real_now
 
 
 @dataclass

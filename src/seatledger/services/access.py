@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from seatledger.domain.accounts import account_time
 from seatledger.domain.contracts import check_module_name
-from seatledger.domain.errors import InvalidInput
+from seatledger.domain.errors import InvalidInput, NotFound
 from seatledger.domain.names import normalize_email
 from seatledger.domain.pools import Pool
 from seatledger.domain.users import access_reason
@@ -34,19 +35,16 @@ def check_access(
         raise InvalidInput("give exactly one of user_id and email", field="user_id")
     if module is not None:
         check_module_name(module)
-    with uow:
-        account = uow.read_account(account_id)
-        if user_id is not None:
-            user = uow.users.get(account_id, user_id)
-        else:
-            user = uow.users.by_email(account_id, normalize_email(email)[1])
-        today = account.time_at(at).date()
-        has_contract, end_date = uow.contracts.latest_end(account_id)
-        ended = has_contract and end_date is not None and today > end_date
-        holds = bool(user and module and uow.seats.holds(user.id, module))
-        reason = access_reason(user, today=today, module=module, holds_seat=holds,
-                               contract_ended=ended)
-        return AccessAnswer(reason == "ok", reason, user.id if user else None)
+    email_key = normalize_email(email)[1] if email is not None else None
+    facts = uow.access_facts(account_id=account_id, user_id=user_id, email_key=email_key,
+                             module=module)
+    if not facts.account_found:
+        raise NotFound(f"account {account_id} not found", field="account_id")
+    today = account_time(facts.test_clock, facts.clock_now, at).date()
+    ended = facts.has_contract and facts.end_date is not None and today > facts.end_date
+    reason = access_reason(facts.user, today=today, module=module,
+                           holds_seat=facts.holds_seat, contract_ended=ended)
+    return AccessAnswer(reason == "ok", reason, facts.user.id if facts.user else None)
 
 
 def list_pools(uow: UnitOfWork, *, account_id: str) -> list[Pool]:

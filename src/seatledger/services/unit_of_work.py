@@ -63,6 +63,11 @@ class UnitOfWork:
         self.accounts_locked[account_id] = account
         return account
 
+    def access_facts(self, **kwargs: object) -> repo.AccessFacts:
+        """One autocommit read, no transaction: the access check's hot path."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return repo.access_facts(conn, **kwargs)  # type: ignore[arg-type]
+
     def read_account(self, account_id: str) -> Account:
         account = self.accounts.get(account_id)
         if account is None:

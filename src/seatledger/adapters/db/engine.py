@@ -39,7 +39,9 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 60) -> Eng
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN")
+            # NOTE: single-statement reads run in autocommit (no BEGIN round trip).
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                conn.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -385,6 +386,45 @@ class Users:
             ):
                 ws[r.user_id].append(r.workspace_id)
         return [_user(r, ws[r.id]) for r in rows]
+
+
+@dataclass(frozen=True)
+class AccessFacts:
+    account_found: bool
+    test_clock: bool = False
+    clock_now: datetime | None = None
+    user: User | None = None
+    has_contract: bool = False
+    end_date: Any = None
+    holds_seat: bool = False
+
+
+def access_facts(conn: Connection, *, account_id: str, user_id: str | None,
+                 email_key: str | None, module: str | None) -> AccessFacts:
+    """Everything an access check needs, in one statement (the hot path)."""
+    a, u, c = t.accounts.c, t.users.c, t.contracts.c
+    latest = (select(c.end_date).where(c.account_id == a.id)
+              .order_by(c.version.desc()).limit(1).scalar_subquery())
+    has_contract = select(c.id).where(c.account_id == a.id).exists()
+    holds = (select(t.seats.c.user_id).where(t.seats.c.user_id == u.id,
+                                             t.seats.c.module == module).exists()
+             if module else None)
+    user_match = (u.id == user_id) if user_id is not None else (u.email_key == email_key)
+    q = (select(a.test_clock, a.clock_now, u.id.label("uid"), u.status, u.valid_to, u.email,
+                u.role, latest.label("end_date"), has_contract.label("has_contract"),
+                *([holds.label("holds")] if holds is not None else []))
+         .select_from(t.accounts.outerjoin(t.users, (u.account_id == a.id) & user_match))
+         .where(a.id == account_id)
+         .order_by((u.status == DELETED).asc(), u.created_at.desc()).limit(1))
+    row = conn.execute(q).first()
+    if row is None:
+        return AccessFacts(account_found=False)
+    user = None
+    if row.uid is not None:
+        user = User(id=row.uid, account_id=account_id, email=row.email, first_name="",
+                    last_name="", role=row.role, status=row.status, valid_to=row.valid_to)
+    return AccessFacts(True, row.test_clock, row.clock_now, user, bool(row.has_contract),
+                       row.end_date, bool(holds is not None and row.holds))
 
 
 class Seats:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from seatledger.domain.errors import Forbidden, Unauthorized
 from seatledger.services.operator_keys import find_operator
@@ -61,7 +62,9 @@ class KeyCache:
             self._items[key_hash] = (time.monotonic() + self.ttl, principal)
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
+    """Async so that a cached key costs no threadpool hop; a miss reads the
+    key table in the threadpool."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -71,7 +74,8 @@ def authenticate(request: Request) -> Principal:
     key_hash = hash_token(token)
     principal = cache.get(key_hash)
     if principal is None:
-        operator = find_operator(UnitOfWork(request.app.state.engine), key=token)
+        operator = await run_in_threadpool(
+            find_operator, UnitOfWork(request.app.state.engine), key=token)
         if operator is None:
             raise Unauthorized("unknown or revoked token")
         principal = Principal(kind="operator", id=operator.id)
@@ -82,7 +86,7 @@ def authenticate(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def require_operator(principal: CurrentPrincipal) -> Principal:
+async def require_operator(principal: CurrentPrincipal) -> Principal:
     if principal.kind != "operator":
         raise Forbidden("only the vendor's operators may do this")
     return principal
@@ -91,7 +95,7 @@ def require_operator(principal: CurrentPrincipal) -> Principal:
 def require_account_role(minimum_role: str):  # type: ignore[no-untyped-def]
     """Operators, or a user of the path's account with at least ``minimum_role``."""
 
-    def dependency(account_id: str, principal: CurrentPrincipal) -> Principal:
+    async def dependency(account_id: str, principal: CurrentPrincipal) -> Principal:
         if not principal.may_act_on(account_id, minimum_role):
             raise Forbidden(f"this needs the {minimum_role} role on account {account_id}")
         return principal

@@ -13,11 +13,11 @@ from seatledger.domain.errors import InvalidInput
 from seatledger.services.unit_of_work import UnitOfWork
 
 
-def get_uow(request: Request) -> UnitOfWork:
+async def get_uow(request: Request) -> UnitOfWork:
     return UnitOfWork(request.app.state.engine)
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The only place the API reads time: the app's clock (tests inject one)."""
     return request.app.state.clock.now()
 
