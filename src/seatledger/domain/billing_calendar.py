@@ -130,6 +130,11 @@ class DueEvent:
 def due_events(contracts: list[Contract], until: datetime) -> list[DueEvent]:
     """Everything that falls due at or before ``until``, in processing order.
     Keys are what makes each exactly-once (a marker or an invoice key)."""
+    if until.utcoffset() is None:
+        raise ValueError(f"until must be a timezone-aware instant, got {until!r}")
+    # NOTE: every day boundary is UTC (§1 Time): an instant given with another
+    # offset (23:00-02:00 is 01:00Z the next day) is read on the UTC calendar.
+    until = until.astimezone(UTC)
     covs = coverages(contracts)
     until_day = until.date()
     events: list[DueEvent] = []
@@ -144,7 +149,21 @@ def due_events(contracts: list[Contract], until: datetime) -> list[DueEvent]:
             events.append(DueEvent(instant(day), RENEWAL, f"renewal:{day}", c.id))
         for period, _full in cov.periods(until_day):
             events.append(DueEvent(instant(period.start), PERIOD, f"period:{period.start}", c.id))
-        is_last = i == len(covs) - 1
-        if is_last and cov.end is not None and cov.end <= until_day:
+        # NOTE: a coverage that no newer version continues the next day (the last
+        # one, or one followed by a gap) ends with a final invoice for its arrears;
+        # otherwise the next version's first period invoice carries them.
+        continued = i + 1 < len(covs) and covs[i + 1].start == cov.end
+        if not continued and cov.end is not None and cov.end <= until_day:
             events.append(DueEvent(instant(cov.end), FINAL, f"final:{cov.end}", c.id))
     return sorted(e for e in events if e.at <= until)
+
+
+def arrears_carried_at(covs: list[Coverage], day: date) -> bool:
+    """Whether a period invoice or a final invoice falls due at 00:00Z of ``day``
+    and so carries the arrears closing then (the true-up of a month close): a
+    billing period starts that day, or a contract ends then with no version
+    continuing it. Otherwise a non-zero true-up is an ad-hoc invoice (§5)."""
+    cov = coverage_on(covs, day)
+    if cov is not None:
+        return cov.period_containing(day)[0].start == day
+    return any(c.end == day for c in covs)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from seatledger.domain.errors import InvalidInput
+from seatledger.domain.errors import ContractEnded, InvalidInput
 from seatledger.domain.seat_policies import POLICIES
 
 MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -110,3 +110,11 @@ def check_contract(
                 f"module {terms.module!r} appears twice", field=f"pools[{index}].module"
             )
         seen.add(terms.module)
+
+
+def check_seats_may_be_taken(end_date: date | None, day: date) -> None:
+    """After the newest version's ``end_date`` (inclusive), no seat can be taken."""
+    if end_date is not None and day > end_date:
+        raise ContractEnded(
+            f"The contract ended on {end_date}: no seat can be taken.", field="contract",
+            end_date=end_date.isoformat())

@@ -54,6 +54,12 @@ class SeatLimitReached(Conflict):
     code = "seat_limit_reached"
 
 
+class ContractEnded(Conflict):
+    """§4 Terms: after an end_date with no newer version, no seat can be taken."""
+
+    code = "contract_ended"
+
+
 class AdminRuleViolation(Conflict):
     """Rule §2.3: an account keeps at least one active owner or admin."""
 

@@ -8,7 +8,7 @@ the database, so a rerun issues nothing new (PRODUCT.md §5).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 
 from seatledger.domain.billing_calendar import Coverage, coverage_on, coverages, instant
@@ -121,27 +121,45 @@ def seat_days(ledger: list[LedgerEntry], module: str, period: Period) -> int:
     """For each UTC day of the period, the users who held a seat in the pool at
     any moment of that day (seed 003)."""
     open_since: dict[str, datetime] = {}
-    intervals: list[tuple[datetime, datetime]] = []
+    intervals: dict[str, list[tuple[datetime, datetime]]] = {}
     for e in sorted((e for e in ledger if e.module == module and e.user_id),
                     key=lambda e: (e.at, e.id or 0)):
         if e.kind == SEAT_TAKEN:
             open_since.setdefault(e.user_id, e.at)  # type: ignore[arg-type]
         elif e.kind == SEAT_RELEASED and e.user_id in open_since:
-            intervals.append((open_since.pop(e.user_id), e.at))  # type: ignore[arg-type]
+            intervals.setdefault(e.user_id, []).append(  # type: ignore[arg-type]
+                (open_since.pop(e.user_id), e.at))  # type: ignore[arg-type]
     end = period.end_instant
-    intervals += [(start, end) for start in open_since.values()]
+    for user_id, start in open_since.items():
+        intervals.setdefault(user_id, []).append((start, max(start, end)))
     total = 0
-    for start, stop in intervals:
-        # NOTE: a day d counts when [start, stop) meets [d 00:00, d+1 00:00), and
-        # a zero-length hold counts for its day ("at any moment of that day").
-        first = max(start.date(), period.start)
-        if stop <= start:
-            last = start.date()
-        else:
-            last_instant = stop - timedelta(microseconds=1)
-            last = min(last_instant.date(), period.end - timedelta(days=1))
-        if first <= last and first < period.end:
+    for holds in intervals.values():
+        # NOTE: a day counts once per USER ("the users who held a seat ... at any
+        # moment of that day"): a user who releases and takes the seat again on one
+        # day is one user-day, not two. Each hold gives a range of days; the ranges
+        # of one user are merged before counting.
+        days: list[tuple[date, date]] = []
+        for start, stop in holds:
+            # a day d counts when [start, stop) meets [d 00:00, d+1 00:00), and a
+            # zero-length hold counts for its day ("at any moment of that day").
+            first = max(start.date(), period.start)
+            if stop <= start:
+                last = start.date()
+            else:
+                last = (stop - timedelta(microseconds=1)).date()
+            last = min(last, period.end - timedelta(days=1))
+            if first <= last:
+                days.append((first, last))
+        days.sort()
+        merged_last: date | None = None
+        for first, last in days:
+            if merged_last is not None and first <= merged_last:
+                if last > merged_last:
+                    total += (last - merged_last).days
+                    merged_last = last
+                continue
             total += (last - first).days + 1
+            merged_last = last
     return total
 
 
@@ -203,9 +221,12 @@ def true_up_line(entry: LedgerEntry, inputs: BillingInputs) -> Line | None:
     if found is None:
         return None
     cov, terms = found
-    period, full_days = cov.period_containing(month_day)
-    full = Period(period.start, period.start + timedelta(days=full_days))
-    m, big_m = months_left_in_period(full, cov.start, month_day)
+    period, _full_days = cov.period_containing(month_day)
+    # NOTE: M is the interval's months (12 for a yearly contract) and m the months
+    # left IN THE PERIOD AS BILLED: a period cut short by end_date leaves fewer
+    # months (a yearly contract ending 30 June trued up in June: 1/12, not 7/12).
+    m, big_m = months_left_in_period(period, cov.start, month_day,
+                                     interval=cov.contract.billing_interval)
     exact = fraction_of_months(quantity=entry.delta, unit_price=terms.unit_price, m=m, M=big_m)
     return _line("true_up", entry.module,
                  f"{entry.module}: true-up +{entry.delta} × {m}/{big_m} of the period",
@@ -289,15 +310,17 @@ def _arrears(inputs: BillingInputs, ended: tuple[Coverage, Period, int] | None,
     ``at``, and ``next_invoice`` purchases made in it."""
     lines = _true_up_lines_at(at, inputs)
     if ended is None:
-        window_start = None
-    else:
-        cov, period, full_days = ended
-        window_start = period.start_instant
-        for terms in cov.contract.pools:
-            if terms.policy == METERED:
-                lines.append(metered_line(terms, inputs, period, full_days))
+        # NOTE: no billing period ends here (a first period, or a new contract after
+        # a gap): no purchase can be pending (those of an earlier contract were on
+        # its own invoices, its final one included).
+        return lines
+    cov, period, full_days = ended
+    window_start = period.start_instant
+    for terms in cov.contract.pools:
+        if terms.policy == METERED:
+            lines.append(metered_line(terms, inputs, period, full_days))
     for e in purchases(inputs.ledger):
-        if e.at >= at or (window_start is not None and e.at < window_start):
+        if e.at >= at or e.at < window_start:
             continue
         found = inputs.terms(e.module, e.at.date())
         if found and found[1].charge_timing == "next_invoice":
@@ -345,13 +368,26 @@ def final_invoice(end_day: date, inputs: BillingInputs) -> DraftInvoice | None:
                         period_start=lines[0].period_start, period_end=end_day)
 
 
-def upcoming_invoice(inputs: BillingInputs, now: datetime) -> DraftInvoice | None:
-    """The next period invoice as it stands (the same function that will issue it)."""
-    cov = coverage_on(inputs.covs, now.date())
+def next_invoice_day(inputs: BillingInputs, now: datetime) -> date | None:
+    """The day the next period invoice (or a contract's final invoice) falls due
+    after ``now``: the end of the current billing period, or the start of a
+    contract that has not started yet; None once every contract has ended."""
+    today = now.astimezone(UTC).date()
+    cov = coverage_on(inputs.covs, today)
     if cov is None:
+        later = [c.start for c in inputs.covs if c.start > today]
+        return min(later) if later else None
+    period, _ = cov.period_containing(today)
+    return period.end
+
+
+def upcoming_invoice(inputs: BillingInputs, now: datetime) -> DraftInvoice | None:
+    """The next period invoice as the ledger stands (the same function that will
+    issue it). Month closes and renewals due before it are not applied here;
+    ``services.billing.upcoming`` runs them (without keeping anything) first."""
+    next_day = next_invoice_day(inputs, now)
+    if next_day is None:
         return None
-    period, _ = cov.period_containing(now.date())
-    next_day = period.end
     nxt = coverage_on(inputs.covs, next_day)
     if nxt is None:
         return final_invoice(next_day, inputs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -20,6 +22,7 @@ operator_key_app = typer.Typer(help="Operator keys (vendor staff). Stored hashed
                                no_args_is_help=True)
 app.add_typer(operator_key_app, name="operator-key")
 console = Console()
+err_console = Console(stderr=True)
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -50,15 +53,103 @@ def serve(
     import uvicorn
 
     settings, engine = _engine()
-    engine.dispose()
+    _log_to_stderr()
     console.print(f"seatledger on http://{host}:{port}  (docs: /docs, spec: /openapi.json)")
     if workers > 1:
-        uvicorn.run("seatledger.entrypoints.api.factory:app", host=host, port=port,
-                    workers=workers, log_level="warning")
+        # NOTE: one billing scheduler for the whole server, in this process; the
+        # workers only serve requests.
+        from seatledger.entrypoints.scheduler import BillingScheduler
+
+        scheduler = BillingScheduler(engine=engine, clock=SystemClock())
+        scheduler.start()
+        try:
+            uvicorn.run("seatledger.entrypoints.api.factory:app", host=host, port=port,
+                        workers=workers, log_level="warning")
+        finally:
+            scheduler.stop()
+            engine.dispose()
     else:
         from seatledger.entrypoints.api.factory import build_app
 
-        uvicorn.run(build_app(settings), host=host, port=port, log_level="warning")
+        engine.dispose()
+        uvicorn.run(build_app(settings, scheduler=True), host=host, port=port,
+                    log_level="warning")
+
+
+def _log_to_stderr() -> None:
+    """The server's own messages (the billing scheduler's runs and errors)."""
+    import logging
+
+    logger = logging.getLogger("seatledger")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+def _parse_as_of(value: str) -> datetime:
+    """``YYYY-MM-DD`` is 00:00:00Z that day; a full ISO 8601 instant is taken as
+    given (without an offset it is UTC, like every time in seatledger)."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 instant "
+            "(2026-06-01T00:00:00Z)", param_hint="--as-of") from None
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+@app.command()
+def bill(
+    as_of: str = typer.Option(
+        None, "--as-of", metavar="DATE",
+        help="Bill everything due up to this moment: YYYY-MM-DD (00:00Z that day) or an "
+             "ISO 8601 instant. Default: now. A moment in the future is refused."),
+) -> None:
+    """Run billing for every account on the real clock: issue each invoice due up to
+    --as-of that was never issued (safe to run again, or after an interruption)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import TimeElapsedColumn
+
+    from seatledger.domain.errors import DomainError
+    from seatledger.services.billing import run_billing
+    from seatledger.services.unit_of_work import UnitOfWork
+
+    now = SystemClock().now()
+    moment = _parse_as_of(as_of) if as_of is not None else now
+    if moment > now:
+        err_console.print(f"[red]Error:[/red] --as-of {moment.isoformat()} is in the future "
+                          f"(now is {now.isoformat(timespec='seconds')}); billing only issues "
+                          "what is already due.", highlight=False)
+        raise typer.Exit(2)
+    _, engine = _engine()
+    try:
+        with Progress(TextColumn("Billing accounts"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err_console) as progress:
+            task = progress.add_task("bill", total=None)
+            result = run_billing(
+                lambda: UnitOfWork(engine), as_of=moment, now=now,
+                on_start=lambda total: progress.update(task, total=total),
+                on_account=lambda _account_id, _issued: progress.advance(task))
+    except DomainError as refusal:
+        err_console.print(f"[red]Error:[/red] {refusal.message}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    noun = "invoice" if result.invoices_issued == 1 else "invoices"
+    console.print(f"Issued {result.invoices_issued} {noun} for {result.accounts} accounts "
+                  f"(as of {result.as_of.isoformat()}).", highlight=False)
+    for account_id, reason in result.failures:
+        err_console.print(f"[red]Not billed:[/red] account {account_id}: {reason}",
+                          highlight=False)
+    if result.failures:
+        raise typer.Exit(1)
 
 
 @operator_key_app.command("create")
@@ -111,6 +202,43 @@ def demo(
         from seatledger.entrypoints.api.factory import build_app
 
         uvicorn.run(build_app(settings), host=host, port=port, log_level="warning")
+
+
+export_app = typer.Typer(help="Exports of issued documents.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("invoices")
+def export_invoices(
+    account: str = typer.Option(None, "--account", metavar="ID",
+                                help="Only this account (default: every account)."),
+    output: str = typer.Option(None, "--output", "-o", metavar="FILE",
+                               help="Write the CSV here (default: standard output)."),
+) -> None:
+    """Issued invoices and credit notes as CSV, one row per line (the columns of
+    GET /v1/accounts/{id}/invoices with Accept: text/csv)."""
+    import sys
+
+    from seatledger.adapters.csv_export import write_invoices_csv
+    from seatledger.domain.errors import DomainError
+    from seatledger.services.invoice_documents import invoices_for_export
+    from seatledger.services.unit_of_work import UnitOfWork
+
+    _, engine = _engine()
+    try:
+        items = invoices_for_export(UnitOfWork(engine), account_id=account)
+    except DomainError as refusal:
+        Console(stderr=True).print(f"[red]Error:[/red] {refusal.message}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if output:
+        with open(output, "w", newline="", encoding="utf-8") as out:
+            rows = write_invoices_csv(items, out)
+        Console(stderr=True).print(f"Wrote {rows} lines of {len(items)} documents to {output}",
+                                   highlight=False)
+    else:
+        write_invoices_csv(items, sys.stdout)
 
 
 def _safe(url: str) -> str:

@@ -40,6 +40,10 @@ def check_access(
                              module=module)
     if not facts.account_found:
         raise NotFound(f"account {account_id} not found", field="account_id")
+    if not facts.module_known:
+        raise InvalidInput(
+            f"unknown module {module!r}: no pool of the account's contract names it",
+            field="module")
     today = account_time(facts.test_clock, facts.clock_now, at).date()
     ended = facts.has_contract and facts.end_date is not None and today > facts.end_date
     reason = access_reason(facts.user, today=today, module=module,

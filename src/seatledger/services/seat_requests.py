@@ -118,14 +118,19 @@ def approve_seat_request(
             raise Conflict(f"seat request {request_id} is {request.status}, not pending",
                            field="status")
         pool = _pool(uow, account_id, request.module)
-        if request.delta > 0:
+        # NOTE: the direction is the one from the capacity now, not when requested:
+        # capacity may have moved since (another approval, a contract version,
+        # auto_purchase), and a decrease must never apply at once unasked nor be
+        # recorded as a purchase.
+        delta = request.target_capacity - pool.capacity
+        if delta > 0:
             effective = EFFECTIVE_NOW
         check_target(pool.state, request.target_capacity)
         request.effective, request.decided_at = effective, at
         if effective == EFFECTIVE_NOW:
-            record_capacity_change(uow, pool=pool, delta=request.target_capacity - pool.capacity,
+            record_capacity_change(uow, pool=pool, delta=delta,
                                    at=at, actor=actor, cause=CAUSE_SEAT_REQUEST,
-                                   purchased=request.delta > 0)
+                                   purchased=delta > 0)
             request.status = APPLIED
         else:
             request.status = SCHEDULED

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from seatledger.domain.contracts import check_seats_may_be_taken
 from seatledger.domain.errors import SeatLimitReached
 from seatledger.domain.ledger import (
     CAUSE_AUTO_PURCHASE,
@@ -60,6 +61,7 @@ def sync_seats(
     missing = sorted(wanted - set(held))
     if not missing:
         return []
+    check_seats_may_be_taken(uow.contracts.latest_end(user.account_id)[1], at.date())
     plan = plan_seat_take([pools[m].state for m in missing], operation=operation,
                           add_license=add_license)
     if plan.outcome == "save_inactive":

@@ -219,6 +219,9 @@ def deactivate_user(
         check_transition(user, INACTIVE)
         if user.status == ACTIVE:
             check_may_lose_seats(user, action="deactivate")
+        if user.status == INVITED:
+            # NOTE: an inactive user cannot sign up through an old invitation.
+            uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
         if user.status != INACTIVE:
             user.status = INACTIVE
             sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)

@@ -397,6 +397,7 @@ class AccessFacts:
     has_contract: bool = False
     end_date: Any = None
     holds_seat: bool = False
+    module_known: bool = True
 
 
 def access_facts(conn: Connection, *, account_id: str, user_id: str | None,
@@ -409,10 +410,13 @@ def access_facts(conn: Connection, *, account_id: str, user_id: str | None,
     holds = (select(t.seats.c.user_id).where(t.seats.c.user_id == u.id,
                                              t.seats.c.module == module).exists()
              if module else None)
+    known = (select(t.pools.c.id).where(t.pools.c.account_id == a.id, t.pools.c.module == module,
+                                        t.pools.c.retired.is_(False)).exists()
+             if module else None)
     user_match = (u.id == user_id) if user_id is not None else (u.email_key == email_key)
     q = (select(a.test_clock, a.clock_now, u.id.label("uid"), u.status, u.valid_to, u.email,
                 u.role, latest.label("end_date"), has_contract.label("has_contract"),
-                *([holds.label("holds")] if holds is not None else []))
+                *([holds.label("holds"), known.label("known")] if module else []))
          .select_from(t.accounts.outerjoin(t.users, (u.account_id == a.id) & user_match))
          .where(a.id == account_id)
          .order_by((u.status == DELETED).asc(), u.created_at.desc()).limit(1))
@@ -424,7 +428,8 @@ def access_facts(conn: Connection, *, account_id: str, user_id: str | None,
         user = User(id=row.uid, account_id=account_id, email=row.email, first_name="",
                     last_name="", role=row.role, status=row.status, valid_to=row.valid_to)
     return AccessFacts(True, row.test_clock, row.clock_now, user, bool(row.has_contract),
-                       row.end_date, bool(holds is not None and row.holds))
+                       row.end_date, bool(module and row.holds),
+                       module_known=bool(row.known) if module else True)
 
 
 class Seats:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -10,7 +12,14 @@ from sqlalchemy import Engine
 from seatledger.clock import Clock, SystemClock
 from seatledger.entrypoints.api import problems
 from seatledger.entrypoints.api.auth import KeyCache
-from seatledger.entrypoints.api.routes import access, accounts, billing, seat_requests, users
+from seatledger.entrypoints.api.routes import (
+    access,
+    accounts,
+    billing,
+    invoices_export,
+    seat_requests,
+    users,
+)
 from seatledger.services.operator_keys import ensure_operator_key
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -18,14 +27,33 @@ log = logging.getLogger("seatledger")
 
 
 def create_app(
-    *, engine: Engine, clock: Clock | None = None, operator_key: str | None = None
+    *, engine: Engine, clock: Clock | None = None, operator_key: str | None = None,
+    scheduler: bool = False, billing_interval: float | None = None,
 ) -> FastAPI:
+    """``scheduler=True`` (``seatledger serve``) runs billing on a daemon thread
+    while the app is up: at start, then every ``billing_interval`` seconds
+    (default: SEATLEDGER_BILLING_INTERVAL, else 3600). Tests leave it off."""
     clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from seatledger.entrypoints.scheduler import BillingScheduler
+
+        runner = BillingScheduler(engine=engine, clock=clock, interval=billing_interval)
+        app.state.scheduler = runner
+        runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()
+
     app = FastAPI(
         title="seatledger",
         version="0.1.0",
         description="Seat licensing and billing engine: seats, ledger, access checks.",
+        lifespan=lifespan if scheduler else None,
     )
+    app.state.scheduler = None
     app.state.engine = engine
     app.state.clock = clock
     app.state.key_cache = KeyCache()
@@ -33,6 +61,6 @@ def create_app(
         ensure_operator_key(UnitOfWork(engine), key=operator_key, name="environment",
                             at=clock.now())
     problems.install(app)
-    for module in (accounts, users, seat_requests, access, billing):
+    for module in (accounts, users, seat_requests, access, billing, invoices_export):
         app.include_router(module.router)
     return app

@@ -48,9 +48,15 @@ def encode_cursor(last_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+        # validate=True: characters outside the alphabet are an error, not skipped
+        # (otherwise "%%%" decodes to "" and silently restarts the list).
+        decoded = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                                   validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("cursor is not valid", field="cursor") from None
+    if not decoded:
+        raise InvalidInput("cursor is not valid", field="cursor")
+    return decoded
 
 
 Paging = Annotated[Page, Depends()]

@@ -9,10 +9,12 @@ from seatledger.config import Settings, load_settings
 from seatledger.entrypoints.api.app import create_app
 
 
-def build_app(settings: Settings | None = None) -> FastAPI:
+def build_app(settings: Settings | None = None, *, scheduler: bool = False) -> FastAPI:
+    """``scheduler=True``: this app runs the hourly billing scheduler (``serve``
+    with one worker; with several, ``serve`` runs one scheduler itself)."""
     settings = settings or load_settings()
     return create_app(engine=make_engine(settings.database_url),
-                      operator_key=settings.operator_key)
+                      operator_key=settings.operator_key, scheduler=scheduler)
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -25,6 +25,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.DuplicateEmail.code: 409,
     errors.SeatLimitReached.code: 409,
     errors.AdminRuleViolation.code: 409,
+    errors.ContractEnded.code: 409,
     errors.Gone.code: 410,
     errors.Unauthorized.code: 401,
     errors.Forbidden.code: 403,
@@ -87,6 +88,13 @@ def install(app: FastAPI) -> None:
         log.warning("integrity error reached the API: %s", exc.orig)
         return problem(409, "conflict", "the request conflicts with the current state",
                        code="conflict")
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        # Starlette's last-resort handler: without it a bug answers text/plain,
+        # breaking the problem+json promise. The exception is still re-raised
+        # by the server and logged there.
+        return problem(500, "internal-error", "an unexpected error occurred")
 
     @app.exception_handler(OperationalError)
     async def operational_error(_: Request, exc: OperationalError) -> JSONResponse:

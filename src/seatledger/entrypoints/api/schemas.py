@@ -362,6 +362,21 @@ class InvoicePublic(BaseModel):
         )
 
 
+class CreditLineIn(In):
+    description: StrictStr
+    amount: DecimalString = Field(description="net amount to credit, before tax")
+
+
+class CreditNoteCreate(In):
+    """Exactly one of ``amount`` (gross, tax included: the note's total) or
+    ``lines`` (net; tax is added at the invoice's rate). Amounts on a credit note
+    are positive; its ``type`` says the money goes back to the customer."""
+
+    amount: DecimalString | None = Field(None, description="gross amount to credit")
+    lines: list[CreditLineIn] | None = Field(None, max_length=100)
+    reason: StrictStr
+
+
 class ClockIn(In):
     now: datetime
 
@@ -377,8 +392,15 @@ class BillingRunIn(In):
     as_of: datetime | date | None = None
 
 
+class BillingRunFailure(BaseModel):
+    account_id: str
+    detail: str
+
+
 class BillingRunOut(BaseModel):
     as_of: datetime
     accounts: int
     invoices_issued: int
     numbers: list[str]
+    failures: list[BillingRunFailure] = Field(
+        default=[], description="accounts a business rule refused; rolled back, the rest billed")
