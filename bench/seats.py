@@ -67,12 +67,16 @@ SERVICE_GOAL = 0.5
 HTTP_GOAL = 0.8
 
 # The raw path: the same guarded UPDATE and ledger INSERT the service issues.
-PG_TAKE = ("UPDATE pools SET in_use = in_use + 1 WHERE id = %s AND in_use < capacity "
-           "RETURNING in_use, capacity")
+PG_TAKE = (
+    "UPDATE pools SET in_use = in_use + 1 WHERE id = %s AND in_use < capacity "
+    "RETURNING in_use, capacity"
+)
 PG_RELEASE = "UPDATE pools SET in_use = in_use - 1 WHERE id = %s RETURNING in_use, capacity"
-PG_LEDGER = ("INSERT INTO seat_ledger (account_id, pool_id, module, kind, user_id, delta, "
-             "in_use_after, capacity_after, purchased, at, actor, cause) "
-             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+PG_LEDGER = (
+    "INSERT INTO seat_ledger (account_id, pool_id, module, kind, user_id, delta, "
+    "in_use_after, capacity_after, purchased, at, actor, cause) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
 LITE_TAKE = PG_TAKE.replace("%s", "?")
 LITE_RELEASE = PG_RELEASE.replace("%s", "?")
 LITE_LEDGER = PG_LEDGER.replace("%s", "?")
@@ -120,9 +124,13 @@ def postgres_backend(admin_url: str) -> Iterator[Backend]:
     name = f"seatledger_bench_{os.getpid()}"
 
     def libpq(u: Any) -> str:
-        parts = {"host": u.host or "127.0.0.1", "port": u.port or 5432,
-                 "user": u.username or "postgres", "dbname": u.database,
-                 "password": u.password}
+        parts = {
+            "host": u.host or "127.0.0.1",
+            "port": u.port or 5432,
+            "user": u.username or "postgres",
+            "dbname": u.database,
+            "password": u.password,
+        }
         return " ".join(f"{k}={v}" for k, v in parts.items() if v)
 
     admin = psycopg.connect(libpq(base), autocommit=True)
@@ -139,23 +147,37 @@ def postgres_backend(admin_url: str) -> Iterator[Backend]:
         admin.close()
 
 
-def seed_account(engine: Engine, *, label: str, n_users: int, active: bool,
-                 capacity: int = 100_000) -> tuple[str, str, list[str]]:
+def seed_account(
+    engine: Engine, *, label: str, n_users: int, active: bool, capacity: int = 100_000
+) -> tuple[str, str, list[str]]:
     """One account, one ``block`` pool with ample capacity, ``n_users`` users.
     Returns (account id, pool id, user ids)."""
+
     def uow() -> UnitOfWork:
         return UnitOfWork(engine)
 
     now = datetime.now(UTC)
     account = accounts.create_account(uow(), name=f"Bench {label}", currency="EUR", at=now)
     accounts.create_contract(
-        uow(), account_id=account.id, start_date=date(now.year, 1, 1), billing_interval="month",
+        uow(),
+        account_id=account.id,
+        start_date=date(now.year, 1, 1),
+        billing_interval="month",
         pools=[{"module": MODULE, "capacity": capacity, "policy": "block", "unit_price": "10.00"}],
-        at=now, actor=ACTOR)
+        at=now,
+        actor=ACTOR,
+    )
     ids = [
-        users.create_user(uow(), account_id=account.id, email=f"{label}-{i}@bench.example",
-                          first_name="Bench", last_name=f"User {chr(65 + i % 26)}", at=now,
-                          actor=ACTOR, active=active).user.id
+        users.create_user(
+            uow(),
+            account_id=account.id,
+            email=f"{label}-{i}@bench.example",
+            first_name="Bench",
+            last_name=f"User {chr(65 + i % 26)}",
+            at=now,
+            actor=ACTOR,
+            active=active,
+        ).user.id
         for i in range(n_users)
     ]
     pool = next(p for p in access.list_pools(uow(), account_id=account.id) if p.module == MODULE)
@@ -172,12 +194,22 @@ class ServiceClient:
         self.engine, self.account_id, self.user_id = engine, account_id, user_id
 
     def activate(self) -> None:
-        users.activate_user(UnitOfWork(self.engine), account_id=self.account_id,
-                            user_id=self.user_id, at=datetime.now(UTC), actor=ACTOR)
+        users.activate_user(
+            UnitOfWork(self.engine),
+            account_id=self.account_id,
+            user_id=self.user_id,
+            at=datetime.now(UTC),
+            actor=ACTOR,
+        )
 
     def deactivate(self) -> None:
-        users.deactivate_user(UnitOfWork(self.engine), account_id=self.account_id,
-                              user_id=self.user_id, at=datetime.now(UTC), actor=ACTOR)
+        users.deactivate_user(
+            UnitOfWork(self.engine),
+            account_id=self.account_id,
+            user_id=self.user_id,
+            at=datetime.now(UTC),
+            actor=ACTOR,
+        )
 
     def close(self) -> None:
         pass
@@ -212,9 +244,23 @@ class RawClient:
             row = cur.fetchone()
             if row is None:
                 raise RuntimeError("raw take refused: pool full")
-            cur.execute(self.ledger, (
-                self.account_id, self.pool_id, MODULE, kind, self.user_id, delta, row[0], row[1],
-                False, self._now(), ACTOR, cause))
+            cur.execute(
+                self.ledger,
+                (
+                    self.account_id,
+                    self.pool_id,
+                    MODULE,
+                    kind,
+                    self.user_id,
+                    delta,
+                    row[0],
+                    row[1],
+                    False,
+                    self._now(),
+                    ACTOR,
+                    cause,
+                ),
+            )
             if self.sqlite:
                 cur.execute("COMMIT")
             else:
@@ -250,12 +296,17 @@ class RunResult:
         return self.ops / self.seconds if self.seconds else 0.0
 
     def __add__(self, other: RunResult) -> RunResult:
-        return RunResult(self.ops + other.ops, self.seconds + other.seconds,
-                         self.errors + other.errors, self.first_error or other.first_error)
+        return RunResult(
+            self.ops + other.ops,
+            self.seconds + other.seconds,
+            self.errors + other.errors,
+            self.first_error or other.first_error,
+        )
 
 
-def run_clients(make_client: Callable[[int], Any], n: int, duration: float,
-                warmup_pairs: int = 3) -> RunResult:
+def run_clients(
+    make_client: Callable[[int], Any], n: int, duration: float, warmup_pairs: int = 3
+) -> RunResult:
     """n threads, each: warm up, wait at the barrier, then activate+deactivate
     its own user until told to stop. Elapsed time runs from the barrier until
     the last client finished its current pair (nothing in flight is dropped)."""
@@ -318,8 +369,9 @@ class SeatRow:
         return self.service.rate / self.raw.rate if self.raw.rate else float("nan")
 
 
-def bench_seats(backend: Backend, clients: list[int], duration: float,
-                rounds: int) -> list[SeatRow]:
+def bench_seats(
+    backend: Backend, clients: list[int], duration: float, rounds: int
+) -> list[SeatRow]:
     """Per client count: service and raw alternate in ``rounds`` slices of
     ``duration / rounds`` each, so slow drift on a shared machine (other
     processes, WAL checkpoints, table growth) hits both paths alike."""
@@ -327,20 +379,22 @@ def bench_seats(backend: Backend, clients: list[int], duration: float,
     engine = make_engine(backend.url)
     try:
         log(f"{backend.name}: seeding 2 accounts x {n_max} users")
-        svc_account, _, svc_users = seed_account(engine, label="svc", n_users=n_max,
-                                                 active=False)
-        raw_account, raw_pool, raw_users = seed_account(engine, label="raw", n_users=n_max,
-                                                        active=False)
+        svc_account, _, svc_users = seed_account(engine, label="svc", n_users=n_max, active=False)
+        raw_account, raw_pool, raw_users = seed_account(
+            engine, label="raw", n_users=n_max, active=False
+        )
         rows: list[SeatRow] = []
         part = duration / rounds
         for n in clients:
             log(f"{backend.name}: {n} client(s), service and raw, {rounds} x {part:g}s each")
             svc = raw = RunResult(0, 0.0)
             for _ in range(rounds):
-                svc += run_clients(lambda i: ServiceClient(engine, svc_account, svc_users[i]),
-                                   n, part)
+                svc += run_clients(
+                    lambda i: ServiceClient(engine, svc_account, svc_users[i]), n, part
+                )
                 raw += run_clients(
-                    lambda i: RawClient(backend, raw_account, raw_pool, raw_users[i]), n, part)
+                    lambda i: RawClient(backend, raw_account, raw_pool, raw_users[i]), n, part
+                )
             rows.append(SeatRow(backend.name, n, svc, raw))
         return rows
     finally:
@@ -349,21 +403,29 @@ def bench_seats(backend: Backend, clients: list[int], duration: float,
 
 def print_seat_table(rows: list[SeatRow]) -> None:
     print()
-    print("Seat activate/deactivate: service layer vs raw UPDATE+INSERT+COMMIT "
-          f"(ops/s; goal service/raw >= {SERVICE_GOAL})")
-    head = (f"{'backend':<9} {'clients':>7} {'service ops/s':>14} {'raw ops/s':>10} "
-            f"{'service/raw':>12} {'goal':>5} {'errors svc/raw':>15}")
+    print(
+        "Seat activate/deactivate: service layer vs raw UPDATE+INSERT+COMMIT "
+        f"(ops/s; goal service/raw >= {SERVICE_GOAL})"
+    )
+    head = (
+        f"{'backend':<9} {'clients':>7} {'service ops/s':>14} {'raw ops/s':>10} "
+        f"{'service/raw':>12} {'goal':>5} {'errors svc/raw':>15}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
         ok = "met" if r.ratio >= SERVICE_GOAL else "BELOW"
-        print(f"{r.backend:<9} {r.clients:>7} {r.service.rate:>14.1f} {r.raw.rate:>10.1f} "
-              f"{r.ratio:>12.2f} {ok:>5} {f'{r.service.errors}/{r.raw.errors}':>15}")
+        print(
+            f"{r.backend:<9} {r.clients:>7} {r.service.rate:>14.1f} {r.raw.rate:>10.1f} "
+            f"{r.ratio:>12.2f} {ok:>5} {f'{r.service.errors}/{r.raw.errors}':>15}"
+        )
     for r in rows:
         for path, res in (("service", r.service), ("raw", r.raw)):
             if res.first_error:
-                print(f"  ! {r.backend} {r.clients} clients {path}: {res.errors} error(s), "
-                      f"first: {res.first_error}")
+                print(
+                    f"  ! {r.backend} {r.clients} clients {path}: {res.errors} error(s), "
+                    f"first: {res.first_error}"
+                )
 
 
 # --------------------------------------------------------------------------- profile
@@ -382,8 +444,13 @@ def _statement_key(statement: str) -> str:
     return verb
 
 
-def breakdown(engine: Engine, op: Callable[[], int], title: str, duration: float,
-              reference_ms: str | None = None) -> None:
+def breakdown(
+    engine: Engine,
+    op: Callable[[], int],
+    title: str,
+    duration: float,
+    reference_ms: str | None = None,
+) -> None:
     """Where one op's time goes, 1 client: statements, time inside the driver's
     execute, time in COMMIT, the rest (Python: SQLAlchemy Core, repositories,
     domain, unit of work); then a cProfile of the same loop. ``op()`` runs some
@@ -434,9 +501,11 @@ def breakdown(engine: Engine, op: Callable[[], int], title: str, duration: float
     print(f"  statements per op: {stats['stmts'] / ops:.1f}")
     for key, count in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"    {count / ops:5.2f}/op  {key}")
-    print(f"  per op: {total:.3f} ms = {exec_ms:.3f} ms in driver execute (round trips) "
-          f"+ {commit_ms:.3f} ms in COMMIT + {total - exec_ms - commit_ms:.3f} ms Python "
-          f"(SQLAlchemy Core, repositories, domain, unit of work)")
+    print(
+        f"  per op: {total:.3f} ms = {exec_ms:.3f} ms in driver execute (round trips) "
+        f"+ {commit_ms:.3f} ms in COMMIT + {total - exec_ms - commit_ms:.3f} ms Python "
+        f"(SQLAlchemy Core, repositories, domain, unit of work)"
+    )
     if reference_ms:
         print(f"  {reference_ms}")
 
@@ -451,21 +520,35 @@ def breakdown(engine: Engine, op: Callable[[], int], title: str, duration: float
     ps = pstats.Stats(prof, stream=out).strip_dirs()
     ps.sort_stats("tottime").print_stats(15)
     ps.sort_stats("cumulative").print_stats(22)
-    print(f"  cProfile over {ops} ops (the profiler inflates Python time), "
-          "by own time, then by cumulative time:")
+    print(
+        f"  cProfile over {ops} ops (the profiler inflates Python time), "
+        "by own time, then by cumulative time:"
+    )
     for line in out.getvalue().splitlines():
-        if line.strip() and not line.lstrip().startswith(("Ordered by", "List reduced")) \
-                and "function calls" not in line:
+        if (
+            line.strip()
+            and not line.lstrip().startswith(("Ordered by", "List reduced"))
+            and "function calls" not in line
+        ):
             print("    " + line)
 
 
-async def _asgi_call(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]],
-                     body: bytes = b"") -> int:
+async def _asgi_call(
+    app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b""
+) -> int:
     """One request straight into the ASGI app: no socket, no HTTP parsing."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
         "headers": headers + [(b"content-length", str(len(body)).encode())],
     }
     sent = False
@@ -502,8 +585,11 @@ def profile_http_app(engine: Engine, account_id: str, user_id: str, duration: fl
     from seatledger.entrypoints.api.app import create_app
 
     key = "bench-" + secrets.token_hex(16)
-    auth = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {key}".encode()),
-            (b"content-type", b"application/json")]
+    auth = [
+        (b"host", b"127.0.0.1"),
+        (b"authorization", f"Bearer {key}".encode()),
+        (b"content-type", b"application/json"),
+    ]
     body = json.dumps({"account_id": account_id, "user_id": user_id, "module": MODULE}).encode()
     calls = {
         "check": ("POST", "/v1/access/check", body),
@@ -516,8 +602,9 @@ def profile_http_app(engine: Engine, account_id: str, user_id: str, duration: fl
         hops[0] += 1
         return func(*args, **kwargs)
 
-    def loop(app: Any, label: str, seconds: float, prof: cProfile.Profile | None = None
-             ) -> tuple[float, int]:
+    def loop(
+        app: Any, label: str, seconds: float, prof: cProfile.Profile | None = None
+    ) -> tuple[float, int]:
         method, path, data = calls[label]
 
         async def run() -> tuple[float, int]:
@@ -555,21 +642,30 @@ def profile_http_app(engine: Engine, account_id: str, user_id: str, duration: fl
     finally:
         fr.run_in_threadpool, fdu.run_in_threadpool = original  # type: ignore[assignment]
     print()
-    print(f"The access check inside the FastAPI app (no uvicorn, no socket), "
-          f"{engine.dialect.name}, 1 client, ms per request:")
+    print(
+        f"The access check inside the FastAPI app (no uvicorn, no socket), "
+        f"{engine.dialect.name}, 1 client, ms per request:"
+    )
     print(f"  {'':8} {'as served':>10} {'hops inline':>12} {'threadpool hops':>16}")
     for label in calls:
-        print(f"  {label:8} {threaded[label]:>10.3f} {inline_ms[label]:>12.3f} "
-              f"{hop_count[label]:>16.0f}")
-    print("  ('as served': each sync dependency, the sync endpoint and the response "
-          "validation go through anyio's threadpool, one hop each)")
+        print(
+            f"  {label:8} {threaded[label]:>10.3f} {inline_ms[label]:>12.3f} "
+            f"{hop_count[label]:>16.0f}"
+        )
+    print(
+        "  ('as served': each sync dependency, the sync endpoint and the response "
+        "validation go through anyio's threadpool, one hop each)"
+    )
     out = io.StringIO()
     ps = pstats.Stats(prof, stream=out).strip_dirs()
     ps.sort_stats("cumulative").print_stats(30)
     print("  cProfile of the check, hops inline, by cumulative time:")
     for line in out.getvalue().splitlines():
-        if line.strip() and not line.lstrip().startswith(("Ordered by", "List reduced")) \
-                and "function calls" not in line:
+        if (
+            line.strip()
+            and not line.lstrip().startswith(("Ordered by", "List reduced"))
+            and "function calls" not in line
+        ):
             print("    " + line)
 
 
@@ -584,21 +680,33 @@ def profile(backend: Backend, duration: float, raw_rate: float | None) -> None:
             client.deactivate()
             return 2
 
-        breakdown(engine, seat_pair, f"Service seat op (activate/deactivate), {backend.name}",
-                  duration, f"raw path, 1 client, same run: {1000.0 / raw_rate:.3f} ms per op"
-                  if raw_rate else None)
+        breakdown(
+            engine,
+            seat_pair,
+            f"Service seat op (activate/deactivate), {backend.name}",
+            duration,
+            f"raw path, 1 client, same run: {1000.0 / raw_rate:.3f} ms per op"
+            if raw_rate
+            else None,
+        )
 
         client.activate()
 
         def check() -> int:
-            answer = access.check_access(UnitOfWork(engine), account_id=account_id,
-                                         user_id=user_id, module=MODULE, at=datetime.now(UTC))
+            answer = access.check_access(
+                UnitOfWork(engine),
+                account_id=account_id,
+                user_id=user_id,
+                module=MODULE,
+                at=datetime.now(UTC),
+            )
             if not answer.allowed:
                 raise RuntimeError(f"unexpected access answer {answer}")
             return 1
 
-        breakdown(engine, check, f"access.check_access in-process (no HTTP), {backend.name}",
-                  duration)
+        breakdown(
+            engine, check, f"access.check_access in-process (no HTTP), {backend.name}", duration
+        )
         profile_http_app(engine, account_id, user_id, duration)
     finally:
         engine.dispose()
@@ -637,15 +745,21 @@ class HttpResult:
 
 
 def build_request(method: str, path: str, key: str, body: bytes | None = None) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: Bearer {key}",
-             "Accept: application/json", "Connection: keep-alive"]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Authorization: Bearer {key}",
+        "Accept: application/json",
+        "Connection: keep-alive",
+    ]
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
-async def _connection(port: int, requests: list[bytes], offset: int, stop_at: float,
-                      counts: dict[str, Any]) -> None:
+async def _connection(
+    port: int, requests: list[bytes], offset: int, stop_at: float, counts: dict[str, Any]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = offset
     try:
@@ -672,8 +786,9 @@ async def _connection(port: int, requests: list[bytes], offset: int, stop_at: fl
             await writer.wait_closed()
 
 
-def hammer(port: int, requests: list[bytes], connections: int, duration: float,
-           server_pid: int) -> HttpResult:
+def hammer(
+    port: int, requests: list[bytes], connections: int, duration: float, server_pid: int
+) -> HttpResult:
     """``connections`` keep-alive connections, each sending the next request as
     soon as the previous answer is in, for ``duration`` seconds."""
     counts: dict[str, Any] = {"ok": 0, "errors": 0, "statuses": {}}
@@ -681,16 +796,18 @@ def hammer(port: int, requests: list[bytes], connections: int, duration: float,
     async def main() -> float:
         t0 = time.perf_counter()
         stop_at = t0 + duration
-        await asyncio.gather(*(_connection(port, requests, k * 7, stop_at, counts)
-                               for k in range(connections)))
+        await asyncio.gather(
+            *(_connection(port, requests, k * 7, stop_at, counts) for k in range(connections))
+        )
         return time.perf_counter() - t0
 
     s0, c0 = proc_cpu_seconds(server_pid), time.process_time()
     elapsed = asyncio.run(main())
     s1, c1 = proc_cpu_seconds(server_pid), time.process_time()
     server_cpu = (s1 - s0) / elapsed if s0 is not None and s1 is not None else None
-    return HttpResult(counts["ok"], elapsed, counts["errors"], server_cpu, (c1 - c0) / elapsed,
-                      counts["statuses"])
+    return HttpResult(
+        counts["ok"], elapsed, counts["errors"], server_cpu, (c1 - c0) / elapsed, counts["statuses"]
+    )
 
 
 @contextlib.contextmanager
@@ -700,22 +817,35 @@ def server(url: str, key: str, logdir: Path, name: str) -> Iterator[tuple[int, i
     logfile = logdir / f"server-{name}.log"
     with open(logfile, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "seatledger.entrypoints.cli", "serve",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "seatledger.entrypoints.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited ({proc.returncode}):\n"
-                                   + logfile.read_text()[-2000:])
+                raise RuntimeError(
+                    f"server exited ({proc.returncode}):\n" + logfile.read_text()[-2000:]
+                )
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("server did not come up:\n"
-                                       + logfile.read_text()[-2000:]) from None
+                    raise RuntimeError(
+                        "server did not come up:\n" + logfile.read_text()[-2000:]
+                    ) from None
                 time.sleep(0.2)
         yield port, proc.pid
     finally:
@@ -739,8 +869,9 @@ class HttpRow:
         return self.check.rate / self.health.rate if self.health.rate else float("nan")
 
 
-def bench_http(backend: Backend, connections: int, duration: float, warmup: float,
-               logdir: Path) -> HttpRow:
+def bench_http(
+    backend: Backend, connections: int, duration: float, warmup: float, logdir: Path
+) -> HttpRow:
     engine = make_engine(backend.url)
     try:
         log(f"{backend.name}: seeding the access-check account (50 active users)")
@@ -750,24 +881,36 @@ def bench_http(backend: Backend, connections: int, duration: float, warmup: floa
     key = "bench-" + secrets.token_hex(16)
     import json
 
-    checks = [build_request("POST", "/v1/access/check", key, json.dumps(
-        {"account_id": account_id, "user_id": u, "module": MODULE}).encode()) for u in user_ids]
+    checks = [
+        build_request(
+            "POST",
+            "/v1/access/check",
+            key,
+            json.dumps({"account_id": account_id, "user_id": u, "module": MODULE}).encode(),
+        )
+        for u in user_ids
+    ]
     health = [build_request("GET", "/v1/health", key)]
     log(f"{backend.name}: starting seatledger serve")
     with server(backend.url, key, logdir, backend.name) as (port, pid):
         probe = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v1/access/check", method="POST",
-            data=json.dumps({"account_id": account_id, "user_id": user_ids[0],
-                             "module": MODULE}).encode(),
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            f"http://127.0.0.1:{port}/v1/access/check",
+            method="POST",
+            data=json.dumps(
+                {"account_id": account_id, "user_id": user_ids[0], "module": MODULE}
+            ).encode(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(probe, timeout=10) as resp:
             answer = json.loads(resp.read())
         if not answer.get("allowed"):
             print(f"  ! {backend.name}: probe access check answered {answer}")
         results = {}
         for label, reqs in (("check", checks), ("health", health)):
-            log(f"{backend.name}: {label}, {connections} connections, "
-                f"{warmup:g}s warm-up + {duration:g}s")
+            log(
+                f"{backend.name}: {label}, {connections} connections, "
+                f"{warmup:g}s warm-up + {duration:g}s"
+            )
             hammer(port, reqs, connections, warmup, pid)
             results[label] = hammer(port, reqs, connections, duration, pid)
     return HttpRow(backend.name, connections, results["check"], results["health"])
@@ -775,11 +918,15 @@ def bench_http(backend: Backend, connections: int, duration: float, warmup: floa
 
 def print_http_table(rows: list[HttpRow]) -> None:
     print()
-    print("Access checks over HTTP vs GET /v1/health, same server, same load "
-          f"(req/s; goal check/health >= {HTTP_GOAL})")
-    head = (f"{'backend':<9} {'conns':>5} {'check req/s':>12} {'health req/s':>13} "
-            f"{'check/health':>13} {'goal':>5} {'errors':>7} {'server CPU':>15} "
-            f"{'loadgen CPU':>15}")
+    print(
+        "Access checks over HTTP vs GET /v1/health, same server, same load "
+        f"(req/s; goal check/health >= {HTTP_GOAL})"
+    )
+    head = (
+        f"{'backend':<9} {'conns':>5} {'check req/s':>12} {'health req/s':>13} "
+        f"{'check/health':>13} {'goal':>5} {'errors':>7} {'server CPU':>15} "
+        f"{'loadgen CPU':>15}"
+    )
     print(head)
     print("-" * len(head))
 
@@ -788,10 +935,12 @@ def print_http_table(rows: list[HttpRow]) -> None:
 
     for r in rows:
         ok = "met" if r.ratio >= HTTP_GOAL else "BELOW"
-        print(f"{r.backend:<9} {r.connections:>5} {r.check.rate:>12.1f} {r.health.rate:>13.1f} "
-              f"{r.ratio:>13.2f} {ok:>5} {r.check.errors + r.health.errors:>7} "
-              f"{cpu(r.check.server_cpu, r.health.server_cpu):>15} "
-              f"{cpu(r.check.client_cpu, r.health.client_cpu):>15}")
+        print(
+            f"{r.backend:<9} {r.connections:>5} {r.check.rate:>12.1f} {r.health.rate:>13.1f} "
+            f"{r.ratio:>13.2f} {ok:>5} {r.check.errors + r.health.errors:>7} "
+            f"{cpu(r.check.server_cpu, r.health.server_cpu):>15} "
+            f"{cpu(r.check.client_cpu, r.health.client_cpu):>15}"
+        )
     print("  (CPU: share of one core, check/health; the server is one uvicorn process)")
     for r in rows:
         for label, res in (("check", r.check), ("health", r.health)):
@@ -803,32 +952,58 @@ def print_http_table(rows: list[HttpRow]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--duration", type=float, default=None,
-                   help="seconds per measurement (default 5; 1 with --quick)")
-    p.add_argument("--clients", default=None,
-                   help="concurrent clients for the seat bench, comma-separated "
-                        "(default 1,8,32; 1,8 with --quick)")
-    p.add_argument("--backends", default="sqlite,postgres",
-                   help="comma-separated: sqlite, postgres (default both)")
-    p.add_argument("--http-connections", type=int, default=8,
-                   help="concurrent keep-alive connections for the HTTP bench (default 8)")
-    p.add_argument("--rounds", type=int, default=None,
-                   help="service and raw alternate in this many slices per measurement "
-                        "(default 2; 1 with --quick)")
-    p.add_argument("--only", choices=("seats", "http"), default=None,
-                   help="run one part only")
-    p.add_argument("--profile", action="store_true",
-                   help="also break down a 1-client service op and cProfile it")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds per measurement (default 5; 1 with --quick)",
+    )
+    p.add_argument(
+        "--clients",
+        default=None,
+        help="concurrent clients for the seat bench, comma-separated "
+        "(default 1,8,32; 1,8 with --quick)",
+    )
+    p.add_argument(
+        "--backends",
+        default="sqlite,postgres",
+        help="comma-separated: sqlite, postgres (default both)",
+    )
+    p.add_argument(
+        "--http-connections",
+        type=int,
+        default=8,
+        help="concurrent keep-alive connections for the HTTP bench (default 8)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="service and raw alternate in this many slices per measurement "
+        "(default 2; 1 with --quick)",
+    )
+    p.add_argument("--only", choices=("seats", "http"), default=None, help="run one part only")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also break down a 1-client service op and cProfile it",
+    )
     p.add_argument("--quick", action="store_true", help="a fast run (about 30 s)")
-    p.add_argument("--postgres-url", default=os.environ.get("SEATLEDGER_BENCH_POSTGRES_URL")
-                   or DEFAULT_POSTGRES_URL,
-                   help="maintenance database to create the scratch database from")
+    p.add_argument(
+        "--postgres-url",
+        default=os.environ.get("SEATLEDGER_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
+        help="maintenance database to create the scratch database from",
+    )
     args = p.parse_args(argv)
     args.duration = args.duration or (1.0 if args.quick else 5.0)
-    args.clients = [int(c) for c in (args.clients or ("1,8" if args.quick else "1,8,32"))
-                    .split(",") if c.strip()]
+    args.clients = [
+        int(c)
+        for c in (args.clients or ("1,8" if args.quick else "1,8,32")).split(",")
+        if c.strip()
+    ]
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(args.backends) - {"sqlite", "postgres"}
     if unknown:
@@ -841,17 +1016,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.perf_counter()
-    print(f"seatledger bench — load average {os.getloadavg()[0]:.2f} at start; python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
-          f"{os.cpu_count()} CPUs, {args.duration:g}s per measurement, "
-          f"clients {','.join(map(str, args.clients))}, backends {','.join(args.backends)}")
+    print(
+        f"seatledger bench — load average {os.getloadavg()[0]:.2f} at start; "
+        f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
+        f"{os.cpu_count()} CPUs, {args.duration:g}s per measurement, "
+        f"clients {','.join(map(str, args.clients))}, backends {','.join(args.backends)}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="seatledger-bench-"))
     seat_rows: list[SeatRow] = []
     http_rows: list[HttpRow] = []
     profiles: list[str] = []
     try:
         for name in args.backends:
-            cm = (sqlite_backend(tmp) if name == "sqlite"
-                  else postgres_backend(args.postgres_url))
+            cm = sqlite_backend(tmp) if name == "sqlite" else postgres_backend(args.postgres_url)
             try:
                 with cm as backend:
                     if args.only in (None, "seats"):
@@ -865,8 +1042,11 @@ def main(argv: list[str] | None = None) -> None:
                                 profile(backend, args.duration, one.raw.rate if one else None)
                             profiles.append(out.getvalue())
                     if args.only in (None, "http"):
-                        http_rows.append(bench_http(backend, args.http_connections,
-                                                    args.duration, args.warmup, tmp))
+                        http_rows.append(
+                            bench_http(
+                                backend, args.http_connections, args.duration, args.warmup, tmp
+                            )
+                        )
             except Exception as exc:  # noqa: BLE001 - report and go on with the next backend
                 print(f"\n! {name}: benchmark failed: {exc!r}", flush=True)
         if seat_rows:
@@ -877,9 +1057,11 @@ def main(argv: list[str] | None = None) -> None:
             print(text, end="")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n(total {time.perf_counter() - started:.0f}s; load average "
-          f"{os.getloadavg()[0]:.2f} at the end: other processes on this machine skew the "
-          "figures)")
+    print(
+        f"\n(total {time.perf_counter() - started:.0f}s; load average "
+        f"{os.getloadavg()[0]:.2f} at the end: other processes on this machine skew the "
+        "figures)"
+    )
 
 
 if __name__ == "__main__":

@@ -116,18 +116,25 @@ class _PostgresRun:
         message = self.unreachable_message()
         if message is not None:
             if IN_CI:
-                pytest.fail(f"{message} (CI=true: PostgreSQL tests must not be skipped)",
-                            pytrace=False)
+                pytest.fail(
+                    f"{message} (CI=true: PostgreSQL tests must not be skipped)", pytrace=False
+                )
             pytest.skip(message)
         if self.url is None:
-            pytest.fail(f"the test database {self.db_name} could not be created and migrated "
-                        "(see the first PostgreSQL test's error)", pytrace=False)
+            pytest.fail(
+                f"the test database {self.db_name} could not be created and migrated "
+                "(see the first PostgreSQL test's error)",
+                pytrace=False,
+            )
         return self.url
 
     def _maintenance_engine(self) -> Engine:
-        return create_engine(self.maintenance_url, poolclass=NullPool,
-                             isolation_level="AUTOCOMMIT",
-                             connect_args={"connect_timeout": 5})
+        return create_engine(
+            self.maintenance_url,
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args={"connect_timeout": 5},
+        )
 
     def _probe_and_create(self) -> None:
         try:
@@ -145,8 +152,9 @@ class _PostgresRun:
             maintenance.dispose()
         self.db_name = name
         atexit.register(self.drop)  # also when the session is interrupted
-        url = make_url(self.maintenance_url).set(database=name).render_as_string(
-            hide_password=False)
+        url = (
+            make_url(self.maintenance_url).set(database=name).render_as_string(hide_password=False)
+        )
         # NOTE: a failing migration propagates (every PostgreSQL test errors with
         # it) and, self.url staying None, is never mistaken for a usable database.
         migrate(url)
@@ -246,8 +254,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         # CI: find out before the first test, and stop the whole run, loudly.
         message = _POSTGRES_RUN.unreachable_message()
         if message is not None:
-            pytest.exit(f"{message}\nCI=true: the PostgreSQL tests must run, never be skipped.",
-                        returncode=3)
+            pytest.exit(
+                f"{message}\nCI=true: the PostgreSQL tests must run, never be skipped.",
+                returncode=3,
+            )
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

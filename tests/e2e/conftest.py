@@ -66,8 +66,14 @@ class Api:
         """``token=None``: the operator key; ``token=""``: no Authorization header."""
         token = self.key if token is None else token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        client = httpx.Client(base_url=self.url, headers=headers, timeout=60.0, verify=_TLS,
-                              event_hooks={"response": [self._record_5xx]}, **kwargs)
+        client = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=60.0,
+            verify=_TLS,
+            event_hooks={"response": [self._record_5xx]},
+            **kwargs,
+        )
         with self._lock:
             self._clients.append(client)
         return client
@@ -78,7 +84,8 @@ class Api:
             with self._lock:
                 self.server_errors.append(
                     f"{response.request.method} {response.request.url.path} -> "
-                    f"{response.status_code}: {response.text[:300]}")
+                    f"{response.status_code}: {response.text[:300]}"
+                )
 
     def close(self) -> None:
         for c in self._clients:
@@ -88,32 +95,58 @@ class Api:
     def ok(self, response: httpx.Response, status: int = 200) -> Any:
         assert response.status_code == status, (
             f"{response.request.method} {response.request.url.path}: expected {status}, "
-            f"got {response.status_code}: {response.text}")
+            f"got {response.status_code}: {response.text}"
+        )
         return response.json() if response.content else None
 
-    def create_account(self, name: str = "Acme", currency: str = "EUR",
-                       **extra: Any) -> dict[str, Any]:
-        return self.ok(self.client.post("/v1/accounts",
-                                        json={"name": name, "currency": currency, **extra}), 201)
+    def create_account(
+        self, name: str = "Acme", currency: str = "EUR", **extra: Any
+    ) -> dict[str, Any]:
+        return self.ok(
+            self.client.post("/v1/accounts", json={"name": name, "currency": currency, **extra}),
+            201,
+        )
 
-    def create_contract(self, account_id: str, pools: list[dict[str, Any]], *,
-                        start_date: str = "2026-01-01", billing_interval: str = "month",
-                        **extra: Any) -> dict[str, Any]:
-        body = {"start_date": start_date, "billing_interval": billing_interval,
-                "pools": pools, **extra}
+    def create_contract(
+        self,
+        account_id: str,
+        pools: list[dict[str, Any]],
+        *,
+        start_date: str = "2026-01-01",
+        billing_interval: str = "month",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        body = {
+            "start_date": start_date,
+            "billing_interval": billing_interval,
+            "pools": pools,
+            **extra,
+        }
         return self.ok(self.client.post(f"/v1/accounts/{account_id}/contracts", json=body), 201)
 
-    def account_with_pools(self, *pools: dict[str, Any], currency: str = "EUR",
-                           **contract: Any) -> str:
+    def account_with_pools(
+        self, *pools: dict[str, Any], currency: str = "EUR", **contract: Any
+    ) -> str:
         account_id = self.create_account(currency=currency)["id"]
         self.create_contract(account_id, list(pools), **contract)
         return str(account_id)
 
-    def create_user(self, account_id: str, email: str | None = None, *,
-                    first_name: str = "Ada", last_name: str = "Lovelace",
-                    status: int = 201, **extra: Any) -> dict[str, Any]:
-        body = {"email": email or f"user-{secrets.token_hex(4)}@example.com",
-                "first_name": first_name, "last_name": last_name, **extra}
+    def create_user(
+        self,
+        account_id: str,
+        email: str | None = None,
+        *,
+        first_name: str = "Ada",
+        last_name: str = "Lovelace",
+        status: int = 201,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        body = {
+            "email": email or f"user-{secrets.token_hex(4)}@example.com",
+            "first_name": first_name,
+            "last_name": last_name,
+            **extra,
+        }
         return self.ok(self.client.post(f"/v1/accounts/{account_id}/users", json=body), status)
 
     def pools(self, account_id: str) -> dict[str, dict[str, Any]]:
@@ -124,15 +157,26 @@ class Api:
         return self.pools(account_id)[module]
 
     def users(self, account_id: str, **params: Any) -> list[dict[str, Any]]:
-        return list(self.ok(self.client.get(f"/v1/accounts/{account_id}/users",
-                                            params=params))["data"])
+        return list(
+            self.ok(self.client.get(f"/v1/accounts/{account_id}/users", params=params))["data"]
+        )
 
     @staticmethod
-    def terms(module: str = "console", capacity: int | None = 3, *, policy: str = "block",
-              unit_price: str = "10.00", **extra: Any) -> dict[str, Any]:
+    def terms(
+        module: str = "console",
+        capacity: int | None = 3,
+        *,
+        policy: str = "block",
+        unit_price: str = "10.00",
+        **extra: Any,
+    ) -> dict[str, Any]:
         """One pool of a contract body."""
-        body: dict[str, Any] = {"module": module, "unit_price": unit_price, "policy": policy,
-                                **extra}
+        body: dict[str, Any] = {
+            "module": module,
+            "unit_price": unit_price,
+            "policy": policy,
+            **extra,
+        }
         if capacity is not None:
             body["capacity"] = capacity
         return body
@@ -143,8 +187,9 @@ class Api:
         base = f"/v1/accounts/{account_id}"
         return {
             "account": self.ok(self.client.get(base)),
-            "users": self.ok(self.client.get(f"{base}/users",
-                                             params={"include_deleted": "true"}))["data"],
+            "users": self.ok(self.client.get(f"{base}/users", params={"include_deleted": "true"}))[
+                "data"
+            ],
             "pools": self.ok(self.client.get(f"{base}/pools"))["data"],
             "contracts": self.ok(self.client.get(f"{base}/contracts"))["data"],
             "workspaces": self.ok(self.client.get(f"{base}/workspaces"))["data"],
@@ -153,15 +198,22 @@ class Api:
         }
 
     def access(self, account_id: str, **body: Any) -> dict[str, Any]:
-        return self.ok(self.client.post("/v1/access/check",
-                                        json={"account_id": account_id, **body}))
+        return self.ok(
+            self.client.post("/v1/access/check", json={"account_id": account_id, **body})
+        )
 
     @staticmethod
-    def problem(response: httpx.Response, status: int, *, field: str | None = None,
-                type_suffix: str | None = None) -> dict[str, Any]:
+    def problem(
+        response: httpx.Response,
+        status: int,
+        *,
+        field: str | None = None,
+        type_suffix: str | None = None,
+    ) -> dict[str, Any]:
         """Assert an application/problem+json answer and return its body."""
         assert response.status_code == status, (
-            f"expected {status}, got {response.status_code}: {response.text}")
+            f"expected {status}, got {response.status_code}: {response.text}"
+        )
         assert response.headers["content-type"].split(";")[0].strip() == PROBLEM_JSON
         body = response.json()
         for key in ("type", "title", "status", "detail"):
@@ -226,11 +278,18 @@ def api(engine: Engine) -> Iterator[Api]:
 
     sock = _free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=5, limit_concurrency=None)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        limit_concurrency=None,
+    )
     server = _ThreadedServer(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
+    )
     thread.start()
 
     url = f"http://127.0.0.1:{port}"
@@ -261,4 +320,5 @@ def api(engine: Engine) -> Iterator[Api]:
         assert not thread.is_alive(), "the uvicorn server did not stop"
     if not running.allow_server_errors:
         assert not running.server_errors, "the server answered 5xx:\n" + "\n".join(
-            running.server_errors)
+            running.server_errors
+        )

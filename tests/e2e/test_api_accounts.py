@@ -13,8 +13,9 @@ BLOCK3 = {"module": "console", "capacity": 3, "unit_price": "10.00", "policy": "
 
 
 def test_an_operator_creates_an_account_with_a_default_workspace_and_profile(api):
-    account = api.create_account(name="Acme GmbH", currency="EUR", tax_rate="20",
-                                 billing_email="billing@acme.example")
+    account = api.create_account(
+        name="Acme GmbH", currency="EUR", tax_rate="20", billing_email="billing@acme.example"
+    )
 
     assert account["id"]
     assert account["name"] == "Acme GmbH"
@@ -37,8 +38,9 @@ def test_accounts_are_listed_with_cursor_pagination(api):
     first = api.ok(api.client.get("/v1/accounts", params={"limit": 2}))
     assert len(first["data"]) == 2
     assert first["next_cursor"]
-    second = api.ok(api.client.get("/v1/accounts",
-                                   params={"limit": 2, "cursor": first["next_cursor"]}))
+    second = api.ok(
+        api.client.get("/v1/accounts", params={"limit": 2, "cursor": first["next_cursor"]})
+    )
     assert second["next_cursor"] is None
     assert {a["id"] for a in first["data"] + second["data"]} == created
 
@@ -71,12 +73,25 @@ def test_an_invalid_account_is_refused_with_422_naming_the_field_and_nothing_is_
 def test_a_contract_creates_one_pool_per_module_with_its_terms(api):
     account_id = api.create_account()["id"]
 
-    contract = api.create_contract(account_id, [
-        {"module": "console", "capacity": 6, "minimum": 6, "unit_price": "30.00",
-         "policy": "inactive_when_full", "charge_timing": "next_invoice", "proration": "second"},
-        {"module": "documents", "unit_price": "10.00", "policy": "metered"},
-    ], start_date="2026-01-01", end_date="2026-12-31", billing_interval="year",
-        increase_approval="operator")
+    contract = api.create_contract(
+        account_id,
+        [
+            {
+                "module": "console",
+                "capacity": 6,
+                "minimum": 6,
+                "unit_price": "30.00",
+                "policy": "inactive_when_full",
+                "charge_timing": "next_invoice",
+                "proration": "second",
+            },
+            {"module": "documents", "unit_price": "10.00", "policy": "metered"},
+        ],
+        start_date="2026-01-01",
+        end_date="2026-12-31",
+        billing_interval="year",
+        increase_approval="operator",
+    )
 
     assert contract["version"] == 1
     assert contract["account_id"] == account_id
@@ -87,9 +102,17 @@ def test_a_contract_creates_one_pool_per_module_with_its_terms(api):
     assert [c["id"] for c in listed] == [contract["id"]]
     pools = api.pools(account_id)
     assert pools["console"] == {
-        "module": "console", "capacity": 6, "minimum": 6, "in_use": 0, "available": 6,
-        "additional": 0, "policy": "inactive_when_full", "charge_timing": "next_invoice",
-        "proration": "second", "unit_price": "30.00"}
+        "module": "console",
+        "capacity": 6,
+        "minimum": 6,
+        "in_use": 0,
+        "available": 6,
+        "additional": 0,
+        "policy": "inactive_when_full",
+        "charge_timing": "next_invoice",
+        "proration": "second",
+        "unit_price": "30.00",
+    }
     assert pools["documents"]["capacity"] is None
     assert pools["documents"]["available"] is None
     assert pools["documents"]["unit_price"] == "10.00"
@@ -131,8 +154,10 @@ INVALID_POOLS = [
     ({**BLOCK3, "policy": "free"}, "pools[0].policy"),
     ({**BLOCK3, "charge_timing": "later"}, "pools[0].charge_timing"),
     ({**BLOCK3, "in_use": 0}, "pools[0].in_use"),
-    ({"module": "console", "unit_price": "10.00", "policy": "metered", "capacity": 5},
-     "pools[0].capacity"),
+    (
+        {"module": "console", "unit_price": "10.00", "policy": "metered", "capacity": 5},
+        "pools[0].capacity",
+    ),
 ]
 
 
@@ -142,8 +167,9 @@ def test_invalid_pool_terms_are_refused_with_422_naming_the_field_and_nothing_is
 
     for pool, field in INVALID_POOLS:
         body = {"start_date": "2026-01-01", "billing_interval": "month", "pools": [pool]}
-        problem = api.problem(api.client.post(f"/v1/accounts/{account_id}/contracts",
-                                              json=body), 422, field=field)
+        problem = api.problem(
+            api.client.post(f"/v1/accounts/{account_id}/contracts", json=body), 422, field=field
+        )
         assert problem["title"] == "Invalid request"
 
     assert api.snapshot(account_id) == before
@@ -166,10 +192,15 @@ def test_an_invalid_contract_is_refused_with_422_naming_the_field_and_nothing_is
     before = api.snapshot(account_id)
 
     for change, field in INVALID_CONTRACTS:
-        body = {"start_date": "2026-01-01", "billing_interval": "month", "pools": [BLOCK3],
-                **change}
-        api.problem(api.client.post(f"/v1/accounts/{account_id}/contracts", json=body), 422,
-                    field=field)
+        body = {
+            "start_date": "2026-01-01",
+            "billing_interval": "month",
+            "pools": [BLOCK3],
+            **change,
+        }
+        api.problem(
+            api.client.post(f"/v1/accounts/{account_id}/contracts", json=body), 422, field=field
+        )
 
     assert api.snapshot(account_id) == before
 
@@ -180,10 +211,16 @@ def test_a_new_contract_version_cannot_drop_capacity_below_the_seats_in_use(api)
         api.create_user(account_id, f"u{i}@example.com")
     before = api.snapshot(account_id)
 
-    body = {"start_date": "2026-03-01", "billing_interval": "month",
-            "pools": [{**BLOCK3, "capacity": 2}]}
-    problem = api.problem(api.client.post(f"/v1/accounts/{account_id}/contracts", json=body),
-                          422, field="pools[0].capacity")
+    body = {
+        "start_date": "2026-03-01",
+        "billing_interval": "month",
+        "pools": [{**BLOCK3, "capacity": 2}],
+    }
+    problem = api.problem(
+        api.client.post(f"/v1/accounts/{account_id}/contracts", json=body),
+        422,
+        field="pools[0].capacity",
+    )
 
     assert "remove users first" in problem["detail"]
     assert api.snapshot(account_id) == before
@@ -192,8 +229,7 @@ def test_a_new_contract_version_cannot_drop_capacity_below_the_seats_in_use(api)
 def test_a_new_contract_version_in_force_today_raises_the_capacity(api):
     account_id = api.account_with_pools(BLOCK3)
 
-    second = api.create_contract(account_id, [{**BLOCK3, "capacity": 8}],
-                                 start_date="2026-03-01")
+    second = api.create_contract(account_id, [{**BLOCK3, "capacity": 8}], start_date="2026-03-01")
 
     assert second["version"] == 2
     assert api.pool(account_id)["capacity"] == 8
@@ -207,8 +243,9 @@ def test_a_new_contract_version_in_force_today_raises_the_capacity(api):
 def test_an_admin_creates_workspaces_and_they_are_listed(api):
     account_id = api.account_with_pools(BLOCK3)
 
-    created = api.ok(api.client.post(f"/v1/accounts/{account_id}/workspaces",
-                                     json={"name": "R&D / Team 2"}), 201)
+    created = api.ok(
+        api.client.post(f"/v1/accounts/{account_id}/workspaces", json={"name": "R&D / Team 2"}), 201
+    )
 
     assert created["name"] == "R&D / Team 2"
     assert created["is_default"] is False
@@ -230,8 +267,9 @@ def test_an_invalid_workspace_or_profile_is_refused_with_422_and_nothing_is_writ
         ({"name": "Sales", "id": "wsp_mine"}, "id"),
         ({}, "name"),
     ]:
-        api.problem(api.client.post(f"/v1/accounts/{account_id}/workspaces", json=body), 422,
-                    field=field)
+        api.problem(
+            api.client.post(f"/v1/accounts/{account_id}/workspaces", json=body), 422, field=field
+        )
     for body, field in [
         ({"name": "X", "modules": ["billing"]}, "modules[0]"),
         ({"name": "X", "modules": ["console", "Reports"]}, "modules[1]"),
@@ -239,8 +277,9 @@ def test_an_invalid_workspace_or_profile_is_refused_with_422_and_nothing_is_writ
         ({"name": "", "modules": ["console"]}, "name"),
         ({"name": "X", "modules": ["console"], "account_id": "acc_x"}, "account_id"),
     ]:
-        api.problem(api.client.post(f"/v1/accounts/{account_id}/profiles", json=body), 422,
-                    field=field)
+        api.problem(
+            api.client.post(f"/v1/accounts/{account_id}/profiles", json=body), 422, field=field
+        )
 
     assert api.snapshot(account_id) == before
 
@@ -248,19 +287,32 @@ def test_an_invalid_workspace_or_profile_is_refused_with_422_and_nothing_is_writ
 def test_a_profile_names_a_set_of_modules_of_the_contract(api):
     account_id = api.account_with_pools(
         {"module": "case_management", "capacity": 5, "unit_price": "10.00", "policy": "block"},
-        {"module": "documents", "capacity": 3, "unit_price": "10.00", "policy": "block"})
+        {"module": "documents", "capacity": 3, "unit_price": "10.00", "policy": "block"},
+    )
 
-    both = api.ok(api.client.post(f"/v1/accounts/{account_id}/profiles", json={
-        "name": "Case workers", "modules": ["documents", "case_management"]}), 201)
-    none = api.ok(api.client.post(f"/v1/accounts/{account_id}/profiles",
-                                  json={"name": "Login only", "modules": []}), 201)
+    both = api.ok(
+        api.client.post(
+            f"/v1/accounts/{account_id}/profiles",
+            json={"name": "Case workers", "modules": ["documents", "case_management"]},
+        ),
+        201,
+    )
+    none = api.ok(
+        api.client.post(
+            f"/v1/accounts/{account_id}/profiles", json={"name": "Login only", "modules": []}
+        ),
+        201,
+    )
 
     assert both["modules"] == ["case_management", "documents"]
     assert both["is_default"] is False
     assert none["modules"] == []
     listed = api.ok(api.client.get(f"/v1/accounts/{account_id}/profiles"))["data"]
-    assert {p["id"] for p in listed} == {both["id"], none["id"],
-                                          *(p["id"] for p in listed if p["is_default"])}
+    assert {p["id"] for p in listed} == {
+        both["id"],
+        none["id"],
+        *(p["id"] for p in listed if p["is_default"]),
+    }
     assert len(listed) == 3
 
 
@@ -269,20 +321,27 @@ def test_a_profile_names_a_set_of_modules_of_the_contract(api):
 
 def test_pools_show_usage_and_the_plan_view_numbers(api):
     account_id = api.account_with_pools(
-        {"module": "console", "capacity": 12, "minimum": 10, "unit_price": "30.00",
-         "policy": "auto_purchase"},
-        {"module": "documents", "unit_price": "10.00", "policy": "metered", "minimum": 2})
+        {
+            "module": "console",
+            "capacity": 12,
+            "minimum": 10,
+            "unit_price": "30.00",
+            "policy": "auto_purchase",
+        },
+        {"module": "documents", "unit_price": "10.00", "policy": "metered", "minimum": 2},
+    )
     for i in range(4):
         api.create_user(account_id, f"u{i}@example.com")
 
     pools = api.pools(account_id)
 
-    assert {k: pools["console"][k] for k in
-            ("capacity", "minimum", "in_use", "available", "additional")} == {
-        "capacity": 12, "minimum": 10, "in_use": 4, "available": 8, "additional": 2}
-    assert {k: pools["documents"][k] for k in
-            ("capacity", "minimum", "in_use", "available", "additional")} == {
-        "capacity": None, "minimum": 2, "in_use": 4, "available": None, "additional": 0}
+    assert {
+        k: pools["console"][k] for k in ("capacity", "minimum", "in_use", "available", "additional")
+    } == {"capacity": 12, "minimum": 10, "in_use": 4, "available": 8, "additional": 2}
+    assert {
+        k: pools["documents"][k]
+        for k in ("capacity", "minimum", "in_use", "available", "additional")
+    } == {"capacity": None, "minimum": 2, "in_use": 4, "available": None, "additional": 0}
 
 
 # --------------------------------------------------------- authentication, ids, errors
@@ -292,24 +351,36 @@ def test_a_request_without_a_valid_bearer_token_is_401_problem_json_and_writes_n
     account_id = api.account_with_pools(BLOCK3)
     before = api.snapshot(account_id)
 
-    for headers, (method, path, body) in itertools.product([
-        {},
-        {"Authorization": "Bearer sk_op_not_a_real_key"},
-        {"Authorization": "Bearer"},
-        {"Authorization": "Basic dXNlcjpwYXNz"},
-        {"Authorization": api.key},
-    ], [
-        ("GET", "/v1/accounts", None),
-        ("POST", "/v1/accounts", {"name": "Intruder", "currency": "EUR"}),
-        ("GET", f"/v1/accounts/{account_id}/pools", None),
-        ("POST", f"/v1/accounts/{account_id}/users",
-         {"email": "x@example.com", "first_name": "X", "last_name": "Y"}),
-        ("POST", "/v1/access/check", {"account_id": account_id, "email": "x@example.com"}),
-        ("POST", f"/v1/accounts/{account_id}/seat-requests",
-         {"module": "console", "target_capacity": 4}),
-        ("POST", f"/v1/accounts/{account_id}/contracts",
-         {"start_date": "2026-01-01", "billing_interval": "month", "pools": [BLOCK3]}),
-    ]):
+    for headers, (method, path, body) in itertools.product(
+        [
+            {},
+            {"Authorization": "Bearer sk_op_not_a_real_key"},
+            {"Authorization": "Bearer"},
+            {"Authorization": "Basic dXNlcjpwYXNz"},
+            {"Authorization": api.key},
+        ],
+        [
+            ("GET", "/v1/accounts", None),
+            ("POST", "/v1/accounts", {"name": "Intruder", "currency": "EUR"}),
+            ("GET", f"/v1/accounts/{account_id}/pools", None),
+            (
+                "POST",
+                f"/v1/accounts/{account_id}/users",
+                {"email": "x@example.com", "first_name": "X", "last_name": "Y"},
+            ),
+            ("POST", "/v1/access/check", {"account_id": account_id, "email": "x@example.com"}),
+            (
+                "POST",
+                f"/v1/accounts/{account_id}/seat-requests",
+                {"module": "console", "target_capacity": 4},
+            ),
+            (
+                "POST",
+                f"/v1/accounts/{account_id}/contracts",
+                {"start_date": "2026-01-01", "billing_interval": "month", "pools": [BLOCK3]},
+            ),
+        ],
+    ):
         response = api.anonymous.request(method, path, json=body, headers=headers)
         api.problem(response, 401)
         assert response.headers["www-authenticate"].lower().startswith("bearer")
@@ -320,27 +391,47 @@ def test_a_request_without_a_valid_bearer_token_is_401_problem_json_and_writes_n
 
 def test_a_malformed_or_unknown_account_id_is_404_problem_json(api):
     unknown = api.create_account()["id"][:-3] + "zzz"
-    for bad_id, (method, path, body) in itertools.product([
-        "nope", "acc_", "acc_' OR '1'='1", "acc_%C3%A9t%C3%A9", "0" * 300, unknown,
-    ], [
-        ("GET", "/v1/accounts/{bad_id}", None),
-        ("GET", "/v1/accounts/{bad_id}/pools", None),
-        ("GET", "/v1/accounts/{bad_id}/users", None),
-        ("GET", "/v1/accounts/{bad_id}/contracts", None),
-        ("GET", "/v1/accounts/{bad_id}/workspaces", None),
-        ("GET", "/v1/accounts/{bad_id}/profiles", None),
-        ("GET", "/v1/accounts/{bad_id}/seat-requests", None),
-        ("POST", "/v1/accounts/{bad_id}/workspaces", {"name": "X"}),
-        ("POST", "/v1/accounts/{bad_id}/profiles", {"name": "X", "modules": []}),
-        ("POST", "/v1/accounts/{bad_id}/contracts",
-         {"start_date": "2026-01-01", "billing_interval": "month", "pools": [BLOCK3]}),
-        ("POST", "/v1/accounts/{bad_id}/users",
-         {"email": "a@example.com", "first_name": "A", "last_name": "B"}),
-        ("POST", "/v1/accounts/{bad_id}/seat-requests",
-         {"module": "console", "target_capacity": 4}),
-        ("POST", "/v1/accounts/{bad_id}/invitations",
-         {"email": "a@example.com", "workspace_id": "wsp_x"}),
-    ]):
+    for bad_id, (method, path, body) in itertools.product(
+        [
+            "nope",
+            "acc_",
+            "acc_' OR '1'='1",
+            "acc_%C3%A9t%C3%A9",
+            "0" * 300,
+            unknown,
+        ],
+        [
+            ("GET", "/v1/accounts/{bad_id}", None),
+            ("GET", "/v1/accounts/{bad_id}/pools", None),
+            ("GET", "/v1/accounts/{bad_id}/users", None),
+            ("GET", "/v1/accounts/{bad_id}/contracts", None),
+            ("GET", "/v1/accounts/{bad_id}/workspaces", None),
+            ("GET", "/v1/accounts/{bad_id}/profiles", None),
+            ("GET", "/v1/accounts/{bad_id}/seat-requests", None),
+            ("POST", "/v1/accounts/{bad_id}/workspaces", {"name": "X"}),
+            ("POST", "/v1/accounts/{bad_id}/profiles", {"name": "X", "modules": []}),
+            (
+                "POST",
+                "/v1/accounts/{bad_id}/contracts",
+                {"start_date": "2026-01-01", "billing_interval": "month", "pools": [BLOCK3]},
+            ),
+            (
+                "POST",
+                "/v1/accounts/{bad_id}/users",
+                {"email": "a@example.com", "first_name": "A", "last_name": "B"},
+            ),
+            (
+                "POST",
+                "/v1/accounts/{bad_id}/seat-requests",
+                {"module": "console", "target_capacity": 4},
+            ),
+            (
+                "POST",
+                "/v1/accounts/{bad_id}/invitations",
+                {"email": "a@example.com", "workspace_id": "wsp_x"},
+            ),
+        ],
+    ):
         api.problem(api.client.request(method, path.format(bad_id=bad_id), json=body), 404)
     assert len(api.ok(api.client.get("/v1/accounts"))["data"]) == 1
 
@@ -355,8 +446,14 @@ def test_a_body_that_is_not_a_json_object_is_422(api):
     before = api.snapshot(account_id)
 
     api.problem(api.client.post(f"/v1/accounts/{account_id}/users", json=[1, 2]), 422)
-    api.problem(api.client.post(f"/v1/accounts/{account_id}/users", content=b"{not json",
-                                headers={"Content-Type": "application/json"}), 422)
+    api.problem(
+        api.client.post(
+            f"/v1/accounts/{account_id}/users",
+            content=b"{not json",
+            headers={"Content-Type": "application/json"},
+        ),
+        422,
+    )
 
     assert api.snapshot(account_id) == before
 
@@ -398,7 +495,8 @@ def test_the_openapi_document_describes_every_promised_route(api):
     user_create = schemas["UserCreate"]
     assert user_create["additionalProperties"] is False
     assert {"email", "first_name", "last_name", "add_license", "valid_to"} <= set(
-        user_create["properties"])
+        user_create["properties"]
+    )
     assert schemas["PoolTermsIn"]["properties"]["unit_price"]["type"] == "string"
 
 

@@ -69,11 +69,14 @@ def test_an_invitation_into_a_full_block_pool_cannot_be_accepted_and_stays_open(
     invitation = _invite(api, account_id, "late@example.com")
     before = api.snapshot(account_id)
 
-    problem = api.problem(_accept(api, invitation["token"]), 409,
-                          type_suffix="/seat-limit-reached")
+    problem = api.problem(_accept(api, invitation["token"]), 409, type_suffix="/seat-limit-reached")
 
     assert (problem["module"], problem["capacity"], problem["in_use"], problem["available"]) == (
-        "console", 1, 1, 0)
+        "console",
+        1,
+        1,
+        0,
+    )
     assert api.snapshot(account_id) == before
     api.ok(api.client.post(f"/v1/accounts/{account_id}/users/{holder['id']}/deactivate"))
     accepted = api.ok(_accept(api, invitation["token"]))
@@ -81,7 +84,8 @@ def test_an_invitation_into_a_full_block_pool_cannot_be_accepted_and_stays_open(
 
 
 def test_accepting_into_a_full_inactive_when_full_pool_saves_the_user_inactive_with_the_warning(
-        api):
+    api,
+):
     account_id = api.account_with_pools(api.terms("console", 1, policy="inactive_when_full"))
     api.create_user(account_id, "holder@example.com")
     invitation = _invite(api, account_id, "late@example.com")
@@ -127,9 +131,15 @@ def test_inviting_an_email_that_is_already_a_user_is_409_whatever_its_case(api):
     before = api.snapshot(account_id)
 
     for email in ["taken@example.com", "TAKEN@EXAMPLE.COM", "Pending@Example.com"]:
-        api.problem(api.client.post(f"/v1/accounts/{account_id}/invitations", json={
-            "email": email, "workspace_id": _default_workspace(api, account_id)}), 409,
-            field="email", type_suffix="/duplicate-email")
+        api.problem(
+            api.client.post(
+                f"/v1/accounts/{account_id}/invitations",
+                json={"email": email, "workspace_id": _default_workspace(api, account_id)},
+            ),
+            409,
+            field="email",
+            type_suffix="/duplicate-email",
+        )
 
     assert api.snapshot(account_id) == before
 
@@ -144,16 +154,28 @@ def test_invalid_invitations_are_refused_naming_the_field_and_nothing_is_written
         ({"email": "not-an-email", "workspace_id": workspace_id}, 422, "email"),
         ({"email": "a@example.com"}, 422, "workspace_id"),
         ({"email": "a@example.com", "workspace_id": workspace_id, "role": "boss"}, 422, "role"),
-        ({"email": "a@example.com", "workspace_id": workspace_id, "status": "active"}, 422,
-         "status"),
-        ({"email": "a@example.com", "workspace_id": workspace_id, "expires_at": "2030-01-01"},
-         422, "expires_at"),
+        (
+            {"email": "a@example.com", "workspace_id": workspace_id, "status": "active"},
+            422,
+            "status",
+        ),
+        (
+            {"email": "a@example.com", "workspace_id": workspace_id, "expires_at": "2030-01-01"},
+            422,
+            "expires_at",
+        ),
         ({"email": "a@example.com", "workspace_id": "wsp_unknown"}, 404, "workspace_id"),
-        ({"email": "a@example.com", "workspace_id": workspace_id, "profile_id": "prf_unknown"},
-         404, "profile_id"),
+        (
+            {"email": "a@example.com", "workspace_id": workspace_id, "profile_id": "prf_unknown"},
+            404,
+            "profile_id",
+        ),
     ]:
-        api.problem(api.client.post(f"/v1/accounts/{account_id}/invitations", json=body),
-                    status, field=field)
+        api.problem(
+            api.client.post(f"/v1/accounts/{account_id}/invitations", json=body),
+            status,
+            field=field,
+        )
 
     assert api.snapshot(account_id) == before
 
@@ -176,8 +198,12 @@ def test_invalid_accept_input_is_refused_and_the_invitation_stays_open(api):
         api.problem(_accept(api, token), 404)
 
     assert api.snapshot(account_id) == before
-    assert api.ok(_accept(api, invitation["token"], first_name="Zoë",
-                          last_name="O'Brien-Smith"))["status"] == "active"
+    assert (
+        api.ok(_accept(api, invitation["token"], first_name="Zoë", last_name="O'Brien-Smith"))[
+            "status"
+        ]
+        == "active"
+    )
 
 
 def test_deleting_an_invited_user_revokes_the_invitation(api):
@@ -197,8 +223,9 @@ def test_an_invited_user_becomes_active_only_by_accepting(api):
     invitation = _invite(api, account_id, "wait@example.com")
     before = api.snapshot(account_id)
 
-    api.problem(api.client.post(
-        f"/v1/accounts/{account_id}/users/{invitation['user_id']}/activate"), 409)
+    api.problem(
+        api.client.post(f"/v1/accounts/{account_id}/users/{invitation['user_id']}/activate"), 409
+    )
 
     assert api.snapshot(account_id) == before
 
@@ -213,18 +240,27 @@ def test_a_setup_token_sets_the_password_once(api):
     for body, status, field in [
         ({"token": user["setup_token"], "password": "short"}, 422, "password"),
         ({"token": user["setup_token"]}, 422, "password"),
-        ({"token": user["setup_token"], "password": PASSWORD, "email": "x@example.com"}, 422,
-         "email"),
+        (
+            {"token": user["setup_token"], "password": PASSWORD, "email": "x@example.com"},
+            422,
+            "email",
+        ),
         ({"token": "setup_unknown", "password": PASSWORD}, 404, "token"),
     ]:
         api.problem(api.anonymous.post("/v1/auth/setup", json=body), status, field=field)
 
-    done = api.anonymous.post("/v1/auth/setup",
-                              json={"token": user["setup_token"], "password": PASSWORD})
+    done = api.anonymous.post(
+        "/v1/auth/setup", json={"token": user["setup_token"], "password": PASSWORD}
+    )
     assert done.status_code == 204
     assert done.content == b""
-    api.problem(api.anonymous.post("/v1/auth/setup", json={
-        "token": user["setup_token"], "password": PASSWORD + "!"}), 404, field="token")
+    api.problem(
+        api.anonymous.post(
+            "/v1/auth/setup", json={"token": user["setup_token"], "password": PASSWORD + "!"}
+        ),
+        404,
+        field="token",
+    )
 
 
 def test_a_setup_token_still_works_days_later(api):
@@ -233,6 +269,7 @@ def test_a_setup_token_still_works_days_later(api):
 
     api.clock.advance(timedelta(days=3))
 
-    done = api.anonymous.post("/v1/auth/setup",
-                              json={"token": user["setup_token"], "password": PASSWORD})
+    done = api.anonymous.post(
+        "/v1/auth/setup", json={"token": user["setup_token"], "password": PASSWORD}
+    )
     assert done.status_code == 204

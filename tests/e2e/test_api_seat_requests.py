@@ -11,13 +11,13 @@ def _request(api, account_id: str, **body):
 
 
 def _requests(api, account_id: str, **params) -> list[dict]:
-    return api.ok(api.client.get(f"/v1/accounts/{account_id}/seat-requests",
-                                 params=params))["data"]
+    return api.ok(api.client.get(f"/v1/accounts/{account_id}/seat-requests", params=params))["data"]
 
 
 def test_a_preview_answers_what_would_happen_and_stores_nothing(api):
-    account_id = api.account_with_pools(api.terms("console", 7, minimum=6,
-                                                  policy="inactive_when_full"))
+    account_id = api.account_with_pools(
+        api.terms("console", 7, minimum=6, policy="inactive_when_full")
+    )
     before = api.snapshot(account_id)
 
     up = api.ok(_request(api, account_id, module="console", target_capacity=8, preview=True))
@@ -50,8 +50,9 @@ def test_an_increase_under_automatic_approval_is_applied_at_once(api):
 
 
 def test_an_increase_under_operator_approval_waits_for_the_operator(api):
-    account_id = api.account_with_pools(api.terms("case_management", 5),
-                                        increase_approval="operator")
+    account_id = api.account_with_pools(
+        api.terms("case_management", 5), increase_approval="operator"
+    )
 
     pending = api.ok(_request(api, account_id, module="case_management", target_capacity=6), 201)
 
@@ -64,8 +65,10 @@ def test_an_increase_under_operator_approval_waits_for_the_operator(api):
     assert approved["decided_at"]
     assert api.pool(account_id, "case_management")["capacity"] == 6
     api.problem(api.client.post(f"/v1/seat-requests/{pending['id']}/approve"), 409)
-    api.problem(api.client.post(f"/v1/seat-requests/{pending['id']}/reject",
-                                json={"reason": "too late"}), 409)
+    api.problem(
+        api.client.post(f"/v1/seat-requests/{pending['id']}/reject", json={"reason": "too late"}),
+        409,
+    )
 
 
 def test_a_decrease_waits_and_is_applied_now_scheduled_for_renewal_or_rejected(api):
@@ -75,39 +78,56 @@ def test_a_decrease_waits_and_is_applied_now_scheduled_for_renewal_or_rejected(a
     assert now_req["message"].startswith("\u22122 seats will be requested")
     assert api.pool(account_id)["capacity"] == 10
 
-    applied = api.ok(api.client.post(f"/v1/seat-requests/{now_req['id']}/approve",
-                                     json={"effective": "now"}))
+    applied = api.ok(
+        api.client.post(f"/v1/seat-requests/{now_req['id']}/approve", json={"effective": "now"})
+    )
     assert (applied["status"], applied["effective"]) == ("applied", "now")
     assert api.pool(account_id)["capacity"] == 8
 
     renewal_req = api.ok(_request(api, account_id, module="console", target_capacity=6), 201)
-    scheduled = api.ok(api.client.post(f"/v1/seat-requests/{renewal_req['id']}/approve",
-                                       json={}))
+    scheduled = api.ok(api.client.post(f"/v1/seat-requests/{renewal_req['id']}/approve", json={}))
     assert (scheduled["status"], scheduled["effective"]) == ("scheduled", "renewal")
     assert api.pool(account_id)["capacity"] == 8
 
     rejected_req = api.ok(_request(api, account_id, module="console", target_capacity=4), 201)
     before = api.snapshot(account_id)
-    for body, field in [({}, "reason"), ({"reason": "   "}, "reason"), ({"reason": 5}, "reason"),
-                        ({"reason": "no", "status": "rejected"}, "status")]:
-        api.problem(api.client.post(f"/v1/seat-requests/{rejected_req['id']}/reject",
-                                    json=body), 422, field=field)
+    for body, field in [
+        ({}, "reason"),
+        ({"reason": "   "}, "reason"),
+        ({"reason": 5}, "reason"),
+        ({"reason": "no", "status": "rejected"}, "status"),
+    ]:
+        api.problem(
+            api.client.post(f"/v1/seat-requests/{rejected_req['id']}/reject", json=body),
+            422,
+            field=field,
+        )
     assert api.snapshot(account_id) == before
-    rejected = api.ok(api.client.post(f"/v1/seat-requests/{rejected_req['id']}/reject",
-                                      json={"reason": "Keep the licenses until renewal"}))
-    assert (rejected["status"], rejected["reason"]) == ("rejected",
-                                                        "Keep the licenses until renewal")
+    rejected = api.ok(
+        api.client.post(
+            f"/v1/seat-requests/{rejected_req['id']}/reject",
+            json={"reason": "Keep the licenses until renewal"},
+        )
+    )
+    assert (rejected["status"], rejected["reason"]) == (
+        "rejected",
+        "Keep the licenses until renewal",
+    )
     assert api.pool(account_id)["capacity"] == 8
     statuses = {r["id"]: r["status"] for r in _requests(api, account_id)}
-    assert statuses == {now_req["id"]: "applied", renewal_req["id"]: "scheduled",
-                        rejected_req["id"]: "rejected"}
+    assert statuses == {
+        now_req["id"]: "applied",
+        renewal_req["id"]: "scheduled",
+        rejected_req["id"]: "rejected",
+    }
 
 
 def test_refused_requests_are_422_with_the_reason_and_store_nothing(api):
     account_id = api.account_with_pools(
         api.terms("console", 7, minimum=6, policy="inactive_when_full"),
         api.terms("documents", 3),
-        api.terms("analytics", None, policy="metered"))
+        api.terms("analytics", None, policy="metered"),
+    )
     for i in range(3):
         api.create_user(account_id, f"u{i}@example.com")
     before = api.snapshot(account_id)
@@ -146,8 +166,10 @@ def test_a_decrease_is_checked_again_when_the_operator_applies_it(api):
         api.create_user(account_id, f"late{i}@example.com")
     before = api.snapshot(account_id)
 
-    problem = api.problem(api.client.post(f"/v1/seat-requests/{request['id']}/approve",
-                                          json={"effective": "now"}), 422)
+    problem = api.problem(
+        api.client.post(f"/v1/seat-requests/{request['id']}/approve", json={"effective": "now"}),
+        422,
+    )
 
     assert "remove users first" in problem["detail"]
     assert api.snapshot(account_id) == before
@@ -160,10 +182,12 @@ def test_approving_or_rejecting_an_unknown_or_malformed_request_is_404(api):
 
     for bad in ["nope", "sreq_", real["id"] + "x", "sreq_' OR 1=1 --"]:
         api.problem(api.client.post(f"/v1/seat-requests/{bad}/approve", json={}), 404)
-        api.problem(api.client.post(f"/v1/seat-requests/{bad}/reject",
-                                    json={"reason": "no"}), 404)
-    api.problem(api.client.post(f"/v1/seat-requests/{real['id']}/approve",
-                                json={"effective": "tomorrow"}), 422, field="effective")
+        api.problem(api.client.post(f"/v1/seat-requests/{bad}/reject", json={"reason": "no"}), 404)
+    api.problem(
+        api.client.post(f"/v1/seat-requests/{real['id']}/approve", json={"effective": "tomorrow"}),
+        422,
+        field="effective",
+    )
 
     assert api.snapshot(account_id) == before
 

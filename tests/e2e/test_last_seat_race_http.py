@@ -12,8 +12,10 @@ import httpx
 
 CLIENTS = 32
 CAPACITY = 10
-WARNING = ("Not enough available user licenses to add new active user. You can still create "
-           "a user but it will be inactive until you free up the license")
+WARNING = (
+    "Not enough available user licenses to add new active user. You can still create "
+    "a user but it will be inactive until you free up the license"
+)
 
 
 def _race(api: Any, account_id: str, n: int = CLIENTS) -> list[httpx.Response]:
@@ -25,8 +27,7 @@ def _race(api: Any, account_id: str, n: int = CLIENTS) -> list[httpx.Response]:
         assert c.get("/v1/health").status_code == 200
 
     def one(i: int) -> httpx.Response:
-        body = {"email": f"racer{i:02d}@example.com", "first_name": "Racer",
-                "last_name": "Number"}
+        body = {"email": f"racer{i:02d}@example.com", "first_name": "Racer", "last_name": "Number"}
         barrier.wait(timeout=30)
         return clients[i].post(f"/v1/accounts/{account_id}/users", json=body)
 
@@ -36,7 +37,8 @@ def _race(api: Any, account_id: str, n: int = CLIENTS) -> list[httpx.Response]:
 
 def test_32_clients_racing_for_10_block_seats_give_exactly_10_users_and_clean_409s(api):
     account_id = api.account_with_pools(
-        {"module": "console", "capacity": CAPACITY, "unit_price": "10.00", "policy": "block"})
+        {"module": "console", "capacity": CAPACITY, "unit_price": "10.00", "policy": "block"}
+    )
 
     responses = _race(api, account_id)
 
@@ -64,8 +66,13 @@ def test_32_clients_racing_for_10_block_seats_give_exactly_10_users_and_clean_40
 
 def test_32_clients_racing_under_inactive_when_full_give_10_active_and_22_inactive_users(api):
     account_id = api.account_with_pools(
-        {"module": "console", "capacity": CAPACITY, "unit_price": "30.00",
-         "policy": "inactive_when_full"})
+        {
+            "module": "console",
+            "capacity": CAPACITY,
+            "unit_price": "30.00",
+            "policy": "inactive_when_full",
+        }
+    )
 
     responses = _race(api, account_id)
 

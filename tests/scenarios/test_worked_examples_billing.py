@@ -36,8 +36,9 @@ TEST_NUMBER = re.compile(r"^TEST-INV-(\d{4})-(\d{6})$")
 
 def clock_account(api: Api, clock_start: str, *, name: str = "Acme") -> str:
     """An account on its own test clock, starting at ``clock_start``."""
-    account = api.create_account(name=name, currency="EUR", test_clock=True,
-                                 clock_start=clock_start)
+    account = api.create_account(
+        name=name, currency="EUR", test_clock=True, clock_start=clock_start
+    )
     assert account["test_clock"] is True
     return str(account["id"])
 
@@ -65,8 +66,18 @@ def upcoming(api: Api, account_id: str) -> dict[str, Any] | None:
 
 def lines(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
     """(kind, module, quantity, unit_price, amount, period_start, period_end) per line."""
-    return [(ln["kind"], ln["module"], ln["quantity"], ln["unit_price"], ln["amount"],
-             ln["period_start"], ln["period_end"]) for ln in doc["lines"]]
+    return [
+        (
+            ln["kind"],
+            ln["module"],
+            ln["quantity"],
+            ln["unit_price"],
+            ln["amount"],
+            ln["period_start"],
+            ln["period_end"],
+        )
+        for ln in doc["lines"]
+    ]
 
 
 def assert_test_numbers(docs: list[dict[str, Any]]) -> None:
@@ -76,8 +87,7 @@ def assert_test_numbers(docs: list[dict[str, Any]]) -> None:
     assert all(matches), numbers
     sequence = [int(m.group(2)) for m in matches if m]
     assert sequence == list(range(1, len(docs) + 1)), numbers
-    assert [int(m.group(1)) for m in matches if m] == \
-           [int(d["issued_at"][:4]) for d in docs]
+    assert [int(m.group(1)) for m in matches if m] == [int(d["issued_at"][:4]) for d in docs]
 
 
 def default_workspace(api: Api, account_id: str) -> str:
@@ -87,12 +97,25 @@ def default_workspace(api: Api, account_id: str) -> str:
 
 def sign_up(api: Api, account_id: str, email: str) -> dict[str, Any]:
     """Seed 001's "sign up": invited (no seat), then the invitation is accepted."""
-    invitation = api.ok(api.client.post(
-        f"/v1/accounts/{account_id}/invitations",
-        json={"email": email, "workspace_id": default_workspace(api, account_id)}), 201)
-    return dict(api.ok(api.anonymous.post(
-        f"/v1/invitations/{invitation['token']}/accept",
-        json={"first_name": "Grace", "last_name": "Hopper", "password": "correct horse battery"})))
+    invitation = api.ok(
+        api.client.post(
+            f"/v1/accounts/{account_id}/invitations",
+            json={"email": email, "workspace_id": default_workspace(api, account_id)},
+        ),
+        201,
+    )
+    return dict(
+        api.ok(
+            api.anonymous.post(
+                f"/v1/invitations/{invitation['token']}/accept",
+                json={
+                    "first_name": "Grace",
+                    "last_name": "Hopper",
+                    "password": "correct horse battery",
+                },
+            )
+        )
+    )
 
 
 def delete_user(api: Api, account_id: str, user_id: str) -> None:
@@ -106,10 +129,13 @@ def delete_user(api: Api, account_id: str, user_id: str) -> None:
 def test_example_1_seed_001_true_up_charges_200_then_160(api: Api) -> None:
     account_id = clock_account(api, "2026-01-01T00:00:00Z")
     # A yearly contract for 2026 at 120.00 per seat per year, true_up, capacity 3.
-    api.create_contract(account_id, [api.terms("console", 3, policy="true_up",
-                                               unit_price="120.00")],
-                        start_date="2026-01-01", end_date="2026-12-31",
-                        billing_interval="year")
+    api.create_contract(
+        account_id,
+        [api.terms("console", 3, policy="true_up", unit_price="120.00")],
+        start_date="2026-01-01",
+        end_date="2026-12-31",
+        billing_interval="year",
+    )
     first = sign_up(api, account_id, "first@example.com")
     assert first["status"] == "active" and first["warnings"] == []
     pool = api.pool(account_id)
@@ -122,7 +148,8 @@ def test_example_1_seed_001_true_up_charges_200_then_160(api: Api) -> None:
     assert (period["kind"], period["issued_at"]) == ("period", "2026-01-01T00:00:00Z")
     assert (period["period_start"], period["period_end"]) == ("2026-01-01", "2027-01-01")
     assert lines(period) == [
-        ("recurring", "console", 3, "120.00", "360.00", "2026-01-01", "2027-01-01")]
+        ("recurring", "console", 3, "120.00", "360.00", "2026-01-01", "2027-01-01")
+    ]
     assert period["total"] == "360.00"
 
     # January and February close with nothing extra: no document.
@@ -143,7 +170,8 @@ def test_example_1_seed_001_true_up_charges_200_then_160(api: Api) -> None:
     true_up = invoice(api, issued[0]["id"])
     assert (true_up["kind"], true_up["issued_at"]) == ("ad_hoc", "2026-04-01T00:00:00Z")
     assert lines(true_up) == [
-        ("true_up", "console", 2, "120.00", "200.00", "2026-03-01", "2027-01-01")]
+        ("true_up", "console", 2, "120.00", "200.00", "2026-03-01", "2027-01-01")
+    ]
     assert (true_up["subtotal"], true_up["tax"], true_up["total"]) == ("200.00", "0.00", "200.00")
     pool = api.pool(account_id)
     assert (pool["in_use"], pool["capacity"]) == (5, 5)
@@ -175,7 +203,8 @@ def test_example_1_seed_001_true_up_charges_200_then_160(api: Api) -> None:
     second = invoice(api, issued[0]["id"])
     assert (second["kind"], second["issued_at"]) == ("ad_hoc", "2026-06-01T00:00:00Z")
     assert lines(second) == [
-        ("true_up", "console", 2, "120.00", "160.00", "2026-05-01", "2027-01-01")]
+        ("true_up", "console", 2, "120.00", "160.00", "2026-05-01", "2027-01-01")
+    ]
     assert second["total"] == "160.00"
     pool = api.pool(account_id)
     assert (pool["in_use"], pool["capacity"]) == (7, 7)
@@ -186,7 +215,10 @@ def test_example_1_seed_001_true_up_charges_200_then_160(api: Api) -> None:
 
     docs = invoices(api, account_id)
     assert [(d["kind"], d["total"]) for d in docs] == [
-        ("period", "360.00"), ("ad_hoc", "200.00"), ("ad_hoc", "160.00")]
+        ("period", "360.00"),
+        ("ad_hoc", "200.00"),
+        ("ad_hoc", "160.00"),
+    ]
     assert [d["id"] for d in docs] == [period["id"], true_up["id"], second["id"]]
     assert all(d["type"] == "invoice" and d["currency"] == "EUR" for d in docs)
     assert_test_numbers(docs)
@@ -198,16 +230,20 @@ def test_example_1_seed_001_true_up_charges_200_then_160(api: Api) -> None:
 def test_example_2_seed_000_add_license_prorates_15_00(api: Api) -> None:
     account_id = clock_account(api, "2026-04-01T00:00:00Z")
     # A monthly contract from 1 April: April has D = 30 days.
-    api.create_contract(account_id, [api.terms("console", 6, minimum=6,
-                                               policy="inactive_when_full",
-                                               unit_price="30.00")],
-                        start_date="2026-04-01", billing_interval="month")
+    api.create_contract(
+        account_id,
+        [api.terms("console", 6, minimum=6, policy="inactive_when_full", unit_price="30.00")],
+        start_date="2026-04-01",
+        billing_interval="month",
+    )
     issued = move_clock(api, account_id, "2026-04-01T08:00:00Z")
     # April's period invoice: max(6, 6) × 30.00 = 180.00.
     assert [(i["kind"], i["issued_at"], i["total"]) for i in issued] == [
-        ("period", "2026-04-01T00:00:00Z", "180.00")]
+        ("period", "2026-04-01T00:00:00Z", "180.00")
+    ]
     assert lines(issued[0]) == [
-        ("recurring", "console", 6, "30.00", "180.00", "2026-04-01", "2026-05-01")]
+        ("recurring", "console", 6, "30.00", "180.00", "2026-04-01", "2026-05-01")
+    ]
 
     for i in range(6):
         created = api.create_user(account_id, f"staff{i}@example.com")
@@ -222,9 +258,11 @@ def test_example_2_seed_000_add_license_prorates_15_00(api: Api) -> None:
     assert seventh["warnings"] == [INACTIVE_WHEN_FULL_WARNING]
     assert len(invoices(api, account_id)) == 1  # an inactive user costs nothing
 
-    activated = api.ok(api.client.post(
-        f"/v1/accounts/{account_id}/users/{seventh['id']}/activate",
-        json={"add_license": True}))
+    activated = api.ok(
+        api.client.post(
+            f"/v1/accounts/{account_id}/users/{seventh['id']}/activate", json={"add_license": True}
+        )
+    )
     assert activated["status"] == "active"
     pool = api.pool(account_id)
     assert (pool["in_use"], pool["capacity"]) == (7, 7)
@@ -237,24 +275,32 @@ def test_example_2_seed_000_add_license_prorates_15_00(api: Api) -> None:
     assert (charge["kind"], charge["issued_at"]) == ("ad_hoc", "2026-04-16T09:00:00Z")
     assert (charge["period_start"], charge["period_end"]) == ("2026-04-16", "2026-05-01")
     assert lines(charge) == [
-        ("proration", "console", 1, "30.00", "15.00", "2026-04-16", "2026-05-01")]
+        ("proration", "console", 1, "30.00", "15.00", "2026-04-16", "2026-05-01")
+    ]
     assert charge["total"] == "15.00"
 
     # The Billing tab: 7 → 8 previews the request and its charge at this moment, the same
     # proration: 30.00 × 15/30 = 15.00 now; a preview stores nothing.
     before = api.snapshot(account_id)
-    preview = api.ok(api.client.post(f"/v1/accounts/{account_id}/seat-requests",
-                                     json={"module": "console", "target_capacity": 8,
-                                           "preview": True}))
+    preview = api.ok(
+        api.client.post(
+            f"/v1/accounts/{account_id}/seat-requests",
+            json={"module": "console", "target_capacity": 8, "preview": True},
+        )
+    )
     assert preview["message"] == "+1 seat will be requested: 15.00 EUR now"
     assert preview["delta"] == 1
     assert api.snapshot(account_id) == before
     assert len(invoices(api, account_id)) == 2
 
     # 7 → 5 goes below the minimum of 6: refused, nothing stored.
-    refused = api.problem(api.client.post(f"/v1/accounts/{account_id}/seat-requests",
-                                          json={"module": "console", "target_capacity": 5}),
-                          422)
+    refused = api.problem(
+        api.client.post(
+            f"/v1/accounts/{account_id}/seat-requests",
+            json={"module": "console", "target_capacity": 5},
+        ),
+        422,
+    )
     assert refused["detail"] == BELOW_MINIMUM
     assert api.snapshot(account_id) == before
 
@@ -263,7 +309,8 @@ def test_example_2_seed_000_add_license_prorates_15_00(api: Api) -> None:
     assert coming is not None and coming["number"] is None
     assert (coming["kind"], coming["issued_at"]) == ("period", "2026-05-01T00:00:00Z")
     assert lines(coming) == [
-        ("recurring", "console", 7, "30.00", "210.00", "2026-05-01", "2026-06-01")]
+        ("recurring", "console", 7, "30.00", "210.00", "2026-05-01", "2026-06-01")
+    ]
 
     issued = move_clock(api, account_id, "2026-05-01T00:00:00Z")
     # May: 7 × 30.00 = 210.00; the April proration is not charged again.
@@ -276,7 +323,10 @@ def test_example_2_seed_000_add_license_prorates_15_00(api: Api) -> None:
 
     docs = invoices(api, account_id)
     assert [(d["kind"], d["total"]) for d in docs] == [
-        ("period", "180.00"), ("ad_hoc", "15.00"), ("period", "210.00")]
+        ("period", "180.00"),
+        ("ad_hoc", "15.00"),
+        ("period", "210.00"),
+    ]
     assert_test_numbers(docs)
 
 
@@ -285,15 +335,28 @@ def test_example_2_seed_000_add_license_prorates_15_00(api: Api) -> None:
 
 def test_example_3_seed_002_block_pools_bill_recurring_per_module(api: Api) -> None:
     account_id = clock_account(api, "2026-04-01T00:00:00Z")
-    api.create_contract(account_id, [
-        api.terms("case_management", 5, policy="block", unit_price="40.00"),
-        api.terms("documents", 3, policy="block", unit_price="25.00"),
-    ], start_date="2026-04-01", billing_interval="month")
-    both = api.ok(api.client.post(f"/v1/accounts/{account_id}/profiles",
-                                  json={"name": "Case handler",
-                                        "modules": ["case_management", "documents"]}), 201)
-    none = api.ok(api.client.post(f"/v1/accounts/{account_id}/profiles",
-                                  json={"name": "Seasonal", "modules": []}), 201)
+    api.create_contract(
+        account_id,
+        [
+            api.terms("case_management", 5, policy="block", unit_price="40.00"),
+            api.terms("documents", 3, policy="block", unit_price="25.00"),
+        ],
+        start_date="2026-04-01",
+        billing_interval="month",
+    )
+    both = api.ok(
+        api.client.post(
+            f"/v1/accounts/{account_id}/profiles",
+            json={"name": "Case handler", "modules": ["case_management", "documents"]},
+        ),
+        201,
+    )
+    none = api.ok(
+        api.client.post(
+            f"/v1/accounts/{account_id}/profiles", json={"name": "Seasonal", "modules": []}
+        ),
+        201,
+    )
 
     issued = move_clock(api, account_id, "2026-04-01T08:00:00Z")
     # April's period invoice, one recurring line per module:
@@ -308,33 +371,54 @@ def test_example_3_seed_002_block_pools_bill_recurring_per_module(api: Api) -> N
     assert april["total"] == "275.00"
 
     # A profile with both modules costs one license in each.
-    holders = [api.create_user(account_id, f"case{i}@example.com", profile_id=both["id"])
-               for i in range(3)]
+    holders = [
+        api.create_user(account_id, f"case{i}@example.com", profile_id=both["id"]) for i in range(3)
+    ]
     assert all(sorted(u["seats"]) == ["case_management", "documents"] for u in holders)
     # A profile with none costs none and still allows login.
     seasonal = api.create_user(account_id, "seasonal@example.com", profile_id=none["id"])
     assert seasonal["status"] == "active" and seasonal["seats"] == []
     assert api.access(account_id, user_id=seasonal["id"]) == {
-        "allowed": True, "reason": "ok", "user_id": seasonal["id"]}
+        "allowed": True,
+        "reason": "ok",
+        "user_id": seasonal["id"],
+    }
     pools = api.pools(account_id)
     assert (pools["case_management"]["in_use"], pools["documents"]["in_use"]) == (3, 3)
 
     # A fourth documents user is refused and takes nothing (not even case_management).
     before = api.snapshot(account_id)
-    api.problem(api.client.post(f"/v1/accounts/{account_id}/users",
-                                json={"email": "fourth@example.com", "first_name": "Ada",
-                                      "last_name": "Byron", "profile_id": both["id"]}),
-                409, type_suffix="/seat-limit-reached")
+    api.problem(
+        api.client.post(
+            f"/v1/accounts/{account_id}/users",
+            json={
+                "email": "fourth@example.com",
+                "first_name": "Ada",
+                "last_name": "Byron",
+                "profile_id": both["id"],
+            },
+        ),
+        409,
+        type_suffix="/seat-limit-reached",
+    )
     assert api.snapshot(account_id) == before
     # Reducing documents to 2 while 3 hold it is refused.
-    api.problem(api.client.post(f"/v1/accounts/{account_id}/seat-requests",
-                                json={"module": "documents", "target_capacity": 2}), 422)
+    api.problem(
+        api.client.post(
+            f"/v1/accounts/{account_id}/seat-requests",
+            json={"module": "documents", "target_capacity": 2},
+        ),
+        422,
+    )
     assert api.snapshot(account_id) == before
 
     # A valid_to in the past blocks login, not the license.
     move_clock(api, account_id, "2026-04-20T09:00:00Z")
-    api.ok(api.client.patch(f"/v1/accounts/{account_id}/users/{holders[2]['id']}",
-                            json={"valid_to": "2026-04-19"}))
+    api.ok(
+        api.client.patch(
+            f"/v1/accounts/{account_id}/users/{holders[2]['id']}", json={"valid_to": "2026-04-19"}
+        )
+    )
     assert api.access(account_id, user_id=holders[2]["id"])["reason"] == "expired"
     assert api.access(account_id, user_id=holders[0]["id"], module="documents")["reason"] == "ok"
     assert api.pool(account_id, "documents")["in_use"] == 3
@@ -362,9 +446,12 @@ def test_example_3_seed_002_block_pools_bill_recurring_per_module(api: Api) -> N
 def test_example_4_seed_003_metered_42_seat_days_is_14_00(api: Api) -> None:
     account_id = clock_account(api, "2026-04-01T00:00:00Z")
     # Metered: 10.00 EUR per active user per month, billed in arrears; April: D = 30.
-    api.create_contract(account_id, [api.terms("console", None, policy="metered",
-                                               unit_price="10.00")],
-                        start_date="2026-04-01", billing_interval="month")
+    api.create_contract(
+        account_id,
+        [api.terms("console", None, policy="metered", unit_price="10.00")],
+        start_date="2026-04-01",
+        billing_interval="month",
+    )
     admin = api.create_user(account_id, "admin@example.com", role="admin")
     member = api.create_user(account_id, "member@example.com")
     pool = api.pool(account_id)
@@ -382,24 +469,29 @@ def test_example_4_seed_003_metered_42_seat_days_is_14_00(api: Api) -> None:
     # The member is deactivated at the very start of day 13: it held its seat on days
     # 1–12 only.
     assert move_clock(api, account_id, "2026-04-13T00:00:00Z") == []
-    deactivated = api.ok(api.client.post(
-        f"/v1/accounts/{account_id}/users/{member['id']}/deactivate"))
+    deactivated = api.ok(
+        api.client.post(f"/v1/accounts/{account_id}/users/{member['id']}/deactivate")
+    )
     assert deactivated["status"] == "inactive"
     assert api.pool(account_id)["in_use"] == 1
 
     # Deactivating the only administrator is refused; so is deactivating an
     # administrator who still has the role, even when another one remains.
-    api.problem(api.client.post(f"/v1/accounts/{account_id}/users/{admin['id']}/deactivate"),
-                409)
-    login_only = api.ok(api.client.post(f"/v1/accounts/{account_id}/profiles",
-                                        json={"name": "Login only", "modules": []}), 201)
-    owner = api.create_user(account_id, "owner@example.com", role="owner",
-                            profile_id=login_only["id"])
+    api.problem(api.client.post(f"/v1/accounts/{account_id}/users/{admin['id']}/deactivate"), 409)
+    login_only = api.ok(
+        api.client.post(
+            f"/v1/accounts/{account_id}/profiles", json={"name": "Login only", "modules": []}
+        ),
+        201,
+    )
+    owner = api.create_user(
+        account_id, "owner@example.com", role="owner", profile_id=login_only["id"]
+    )
     assert owner["seats"] == []  # takes no license: no seat-day either
-    api.problem(api.client.post(f"/v1/accounts/{account_id}/users/{admin['id']}/deactivate"),
-                409)
-    demoted = api.ok(api.client.patch(f"/v1/accounts/{account_id}/users/{admin['id']}",
-                                      json={"role": "member"}))
+    api.problem(api.client.post(f"/v1/accounts/{account_id}/users/{admin['id']}/deactivate"), 409)
+    demoted = api.ok(
+        api.client.patch(f"/v1/accounts/{account_id}/users/{admin['id']}", json={"role": "member"})
+    )
     assert (demoted["role"], demoted["status"]) == ("member", "active")
 
     # Seat-days: the first user 30 (every day of April) + the member 12 (days 1–12) = 42;
@@ -432,14 +524,16 @@ def test_example_5_seed_004_minimum_300_and_auto_purchase_10_00(api: Api) -> Non
     account_id = clock_account(api, "2026-04-01T00:00:00Z")
     # 10 seats included (the minimum commitment), auto_purchase, 30.00 per seat per month;
     # a monthly contract from 1 April: D = 30.
-    api.create_contract(account_id, [api.terms("console", 10, minimum=10,
-                                               policy="auto_purchase", unit_price="30.00")],
-                        start_date="2026-04-01", billing_interval="month")
+    api.create_contract(
+        account_id,
+        [api.terms("console", 10, minimum=10, policy="auto_purchase", unit_price="30.00")],
+        start_date="2026-04-01",
+        billing_interval="month",
+    )
     staff = [api.create_user(account_id, f"staff{i}@example.com") for i in range(8)]
     assert all(u["status"] == "active" for u in staff)
     pool = api.pool(account_id)
-    assert (pool["in_use"], pool["capacity"], pool["minimum"], pool["additional"]) == \
-           (8, 10, 10, 0)
+    assert (pool["in_use"], pool["capacity"], pool["minimum"], pool["additional"]) == (8, 10, 10, 0)
 
     issued = move_clock(api, account_id, "2026-04-01T08:00:00Z")
     # 8 users created, 10 committed: the period invoice bills max(10, 10) × 30.00 = 300.00.
@@ -448,7 +542,8 @@ def test_example_5_seed_004_minimum_300_and_auto_purchase_10_00(api: Api) -> Non
     assert (april["kind"], april["issued_at"]) == ("period", "2026-04-01T00:00:00Z")
     assert (april["period_start"], april["period_end"]) == ("2026-04-01", "2026-05-01")
     assert lines(april) == [
-        ("recurring", "console", 10, "30.00", "300.00", "2026-04-01", "2026-05-01")]
+        ("recurring", "console", 10, "30.00", "300.00", "2026-04-01", "2026-05-01")
+    ]
     assert april["total"] == "300.00"
 
     staff += [api.create_user(account_id, f"staff{i}@example.com") for i in (8, 9)]
@@ -469,7 +564,8 @@ def test_example_5_seed_004_minimum_300_and_auto_purchase_10_00(api: Api) -> Non
     assert (charge["kind"], charge["issued_at"]) == ("ad_hoc", "2026-04-21T10:00:00Z")
     assert (charge["period_start"], charge["period_end"]) == ("2026-04-21", "2026-05-01")
     assert lines(charge) == [
-        ("proration", "console", 1, "30.00", "10.00", "2026-04-21", "2026-05-01")]
+        ("proration", "console", 1, "30.00", "10.00", "2026-04-21", "2026-05-01")
+    ]
     assert charge["total"] == "10.00"
 
     # Deleting that user refunds nothing: no credit note, the purchased seat stays.
@@ -500,13 +596,20 @@ def test_example_5_seed_004_minimum_300_and_auto_purchase_10_00(api: Api) -> Non
 
     docs = invoices(api, account_id)
     assert [(d["kind"], d["total"]) for d in docs] == [
-        ("period", "300.00"), ("ad_hoc", "10.00"), ("period", "330.00")]
+        ("period", "300.00"),
+        ("ad_hoc", "10.00"),
+        ("period", "330.00"),
+    ]
     assert_test_numbers(docs)
 
     # The TEST- sequence consumed no live number: the first invoice of an account on the
     # real clock is still INV-2026-000001.
     live_id = api.create_account(name="Live")["id"]
-    api.create_contract(live_id, [api.terms("console", 1, policy="block", unit_price="5.00")],
-                        start_date="2026-03-01", billing_interval="month")
+    api.create_contract(
+        live_id,
+        [api.terms("console", 1, policy="block", unit_price="5.00")],
+        start_date="2026-03-01",
+        billing_interval="month",
+    )
     run = api.ok(api.client.post("/v1/billing-runs", json={}))
     assert run["numbers"] == ["INV-2026-000001"]

@@ -36,14 +36,23 @@ def utc(*args: int) -> datetime:
 
 
 def real_account(uow: Uow, start: date = date(2026, 1, 1), *, test_clock: bool = False) -> str:
-    account = accounts.create_account(uow(), name="Acme", currency="EUR", at=utc(2025, 12, 1),
-                                      test_clock=test_clock,
-                                      clock_start=utc(2025, 12, 1) if test_clock else None)
-    accounts.create_contract(uow(), account_id=account.id, start_date=start,
-                             billing_interval="month",
-                             pools=[{"module": "console", "capacity": 2, "policy": "block",
-                                     "unit_price": "30.00"}],
-                             at=utc(2025, 12, 1), actor=OPERATOR)
+    account = accounts.create_account(
+        uow(),
+        name="Acme",
+        currency="EUR",
+        at=utc(2025, 12, 1),
+        test_clock=test_clock,
+        clock_start=utc(2025, 12, 1) if test_clock else None,
+    )
+    accounts.create_contract(
+        uow(),
+        account_id=account.id,
+        start_date=start,
+        billing_interval="month",
+        pools=[{"module": "console", "capacity": 2, "policy": "block", "unit_price": "30.00"}],
+        at=utc(2025, 12, 1),
+        actor=OPERATOR,
+    )
     return account.id
 
 
@@ -76,8 +85,11 @@ def test_bill_issues_what_is_due_and_says_how_many(run_cli, uow_factory):
     result = run_cli("bill", "--as-of", "2026-03-01")
     assert result.exit_code == 0, result.output
     assert "Issued 5 invoices for 2 accounts" in result.output
-    assert keys(uow_factory, first) == {"period:2026-01-01", "period:2026-02-01",
-                                        "period:2026-03-01"}
+    assert keys(uow_factory, first) == {
+        "period:2026-01-01",
+        "period:2026-02-01",
+        "period:2026-03-01",
+    }
     assert keys(uow_factory, second) == {"period:2026-02-01", "period:2026-03-01"}
 
     again = run_cli("bill", "--as-of", "2026-03-01T00:00:00Z")
@@ -122,8 +134,12 @@ def test_the_scheduler_in_the_app_issues_due_invoices_every_interval(engine, uow
         assert scheduler is not None and scheduler.running
         wait_for(lambda: keys(uow_factory, account_id) == {"period:2026-01-01"})
         clock.set(utc(2026, 3, 1, 0, 0, 1))
-        wait_for(lambda: keys(uow_factory, account_id) == {
-            "period:2026-01-01", "period:2026-02-01", "period:2026-03-01"})
+        wait_for(
+            lambda: (
+                keys(uow_factory, account_id)
+                == {"period:2026-01-01", "period:2026-02-01", "period:2026-03-01"}
+            )
+        )
         runs = scheduler.runs
         wait_for(lambda: scheduler.runs >= runs + 2)  # it keeps running, issuing nothing new
         assert len(keys(uow_factory, account_id)) == 3
@@ -152,8 +168,9 @@ def test_a_failing_run_is_logged_and_the_scheduler_keeps_going(engine, uow_facto
                 raise RuntimeError("database went away")
         return billing.run_billing(*args, **kwargs)
 
-    scheduler = BillingScheduler(engine=engine, clock=FixedClock(utc(2026, 1, 2)),
-                                 interval=0.05, run=flaky)
+    scheduler = BillingScheduler(
+        engine=engine, clock=FixedClock(utc(2026, 1, 2)), interval=0.05, run=flaky
+    )
     with caplog.at_level(logging.ERROR, logger="seatledger.scheduler"):
         scheduler.start()
         try:
@@ -189,8 +206,9 @@ def test_stopping_the_scheduler_ends_a_long_run_between_two_accounts(engine):
             on_account(f"acc{n}", 0)
         raise AssertionError("the run was not stopped")
 
-    scheduler = BillingScheduler(engine=engine, clock=FixedClock(utc(2026, 1, 2)),
-                                 interval=3600, run=long_run)
+    scheduler = BillingScheduler(
+        engine=engine, clock=FixedClock(utc(2026, 1, 2)), interval=3600, run=long_run
+    )
     scheduler.start()
     assert started.wait(10)
     began = time.monotonic()

@@ -68,67 +68,110 @@ def populate(uow: Uow, *, accounts_count: int = ACCOUNTS, seed: int = 2025) -> l
     ids: list[str] = []
     setup = utc(2024, 12, 10)
     for k in range(accounts_count):
-        currency, tax = [("EUR", "20"), ("USD", None), ("JPY", "10"), ("BHD", "5"),
-                         ("GBP", None)][k % 5]
+        currency, tax = [("EUR", "20"), ("USD", None), ("JPY", "10"), ("BHD", "5"), ("GBP", None)][
+            k % 5
+        ]
         unit = {"JPY": "3300", "BHD": "11.250"}.get(currency, "30.00")
         yearly = k % 3 == 0
         price = {"JPY": "39600", "BHD": "135.125"}.get(currency, "360.00") if yearly else unit
-        start = [date(2025, 1, 1), date(2025, 1, 31), date(2025, 3, 15)][k % 3 if not yearly
-                                                                            else 0]
-        account = accounts.create_account(uow(), name=f"Kill Nine {k}", currency=currency,
-                                          tax_rate=tax, at=setup)
+        start = [date(2025, 1, 1), date(2025, 1, 31), date(2025, 3, 15)][k % 3 if not yearly else 0]
+        account = accounts.create_account(
+            uow(), name=f"Kill Nine {k}", currency=currency, tax_rate=tax, at=setup
+        )
         ids.append(account.id)
         fourth = [
             {"module": "records", "capacity": 60, "policy": "block"},
             {"module": "records", "capacity": 4, "minimum": 2, "policy": "inactive_when_full"},
             {"module": "records", "capacity": 2, "minimum": 2, "policy": "auto_purchase"},
-            {"module": "records", "capacity": 3, "policy": "auto_purchase",
-             "charge_timing": "next_invoice", "proration": "second"},
+            {
+                "module": "records",
+                "capacity": 3,
+                "policy": "auto_purchase",
+                "charge_timing": "next_invoice",
+                "proration": "second",
+            },
         ][k % 4]
         pools = [
-            {"module": "console", "capacity": 3, "minimum": 1, "policy": "true_up",
-             "unit_price": price},
+            {
+                "module": "console",
+                "capacity": 3,
+                "minimum": 1,
+                "policy": "true_up",
+                "unit_price": price,
+            },
             {"module": "documents", "minimum": 1, "policy": "metered", "unit_price": unit},
             {**fourth, "unit_price": price},
         ]
-        accounts.create_contract(uow(), account_id=account.id, start_date=start,
-                                 billing_interval="year" if yearly else "month", pools=pools,
-                                 at=setup, actor=OPERATOR)
+        accounts.create_contract(
+            uow(),
+            account_id=account.id,
+            start_date=start,
+            billing_interval="year" if yearly else "month",
+            pools=pools,
+            at=setup,
+            actor=OPERATOR,
+        )
         # users arrive (and some leave) over 2025 and early 2026: true-ups over
         # capacity at several month closes, metered seat-days, purchases
-        moments = sorted(utc(2025, 1, 1) + timedelta(days=rng.randrange(0, 480),
-                                                     hours=rng.randrange(0, 24))
-                         for _ in range(rng.randrange(6, 11)))
+        moments = sorted(
+            utc(2025, 1, 1) + timedelta(days=rng.randrange(0, 480), hours=rng.randrange(0, 24))
+            for _ in range(rng.randrange(6, 11))
+        )
         created: list[tuple[str, datetime]] = []
         for n, at in enumerate(moments):
             result = users.create_user(
-                uow(), account_id=account.id, email=f"person{n}@k{k}.example.com",
-                first_name="Kill", last_name="Nine", at=at, actor=OPERATOR,
-                add_license=n % 2 == 0)
+                uow(),
+                account_id=account.id,
+                email=f"person{n}@k{k}.example.com",
+                first_name="Kill",
+                last_name="Nine",
+                at=at,
+                actor=OPERATOR,
+                add_license=n % 2 == 0,
+            )
             if result.user.status == "active":
                 created.append((result.user.id, at))
         for user_id, at in created[1::4]:
             gone = at + timedelta(days=rng.randrange(1, 90), hours=rng.randrange(0, 24))
             if gone < utc(2026, 5, 1):
-                users.delete_user(uow(), account_id=account.id, user_id=user_id, at=gone,
-                                  actor=OPERATOR)
+                users.delete_user(
+                    uow(), account_id=account.id, user_id=user_id, at=gone, actor=OPERATOR
+                )
         if k % 4 == 0:
             # a decrease approved for the renewal: applied by the run on 1 Jan 2026
             request = seat_requests.request_seat_change(
-                uow(), account_id=account.id, module="records", target_capacity=50,
-                at=utc(2025, 6, 2), actor="user:owner")
-            seat_requests.approve_seat_request(uow(), request_id=request.request.id,
-                                               at=utc(2025, 6, 3), actor=OPERATOR,
-                                               effective="renewal")
+                uow(),
+                account_id=account.id,
+                module="records",
+                target_capacity=50,
+                at=utc(2025, 6, 2),
+                actor="user:owner",
+            )
+            seat_requests.approve_seat_request(
+                uow(),
+                request_id=request.request.id,
+                at=utc(2025, 6, 3),
+                actor=OPERATOR,
+                effective="renewal",
+            )
         if k % 5 == 1:
             # a new version, signed in 2025, taking effect during the run's span
             accounts.create_contract(
-                uow(), account_id=account.id, start_date=date(2026, 3, 1),
+                uow(),
+                account_id=account.id,
+                start_date=date(2026, 3, 1),
                 billing_interval="month",
-                pools=[{**p, "capacity": p.get("capacity", 0) + (2 if p["policy"] != "metered"
-                                                                 else 0),
-                        "unit_price": unit} for p in pools],
-                at=utc(2025, 11, 20), actor=OPERATOR)
+                pools=[
+                    {
+                        **p,
+                        "capacity": p.get("capacity", 0) + (2 if p["policy"] != "metered" else 0),
+                        "unit_price": unit,
+                    }
+                    for p in pools
+                ],
+                at=utc(2025, 11, 20),
+                actor=OPERATOR,
+            )
     return ids
 
 
@@ -155,31 +198,88 @@ def invoice_count(engine: Engine) -> int:
 def snapshot(engine: Engine) -> Book:
     with engine.connect() as conn:
         lines: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        for ln in conn.execute(select(t.invoice_lines).order_by(
-                t.invoice_lines.c.invoice_id, t.invoice_lines.c.position)):
-            lines[ln.invoice_id].append((ln.kind, ln.module, ln.description, ln.quantity,
-                                         str(ln.unit_price), str(ln.amount), ln.period_start,
-                                         ln.period_end))
+        for ln in conn.execute(
+            select(t.invoice_lines).order_by(
+                t.invoice_lines.c.invoice_id, t.invoice_lines.c.position
+            )
+        ):
+            lines[ln.invoice_id].append(
+                (
+                    ln.kind,
+                    ln.module,
+                    ln.description,
+                    ln.quantity,
+                    str(ln.unit_price),
+                    str(ln.amount),
+                    ln.period_start,
+                    ln.period_end,
+                )
+            )
         rows = list(conn.execute(select(t.invoices)))
         invoices = Counter(
-            (r.account_id, r.key, r.number, r.type, r.kind, r.status, r.issued_at,
-             r.period_start, r.period_end, r.currency, str(r.subtotal), str(r.tax),
-             str(r.total), tuple(lines[r.id]))
-            for r in rows)
+            (
+                r.account_id,
+                r.key,
+                r.number,
+                r.type,
+                r.kind,
+                r.status,
+                r.issued_at,
+                r.period_start,
+                r.period_end,
+                r.currency,
+                str(r.subtotal),
+                str(r.tax),
+                str(r.total),
+                tuple(lines[r.id]),
+            )
+            for r in rows
+        )
         ledger = Counter(
-            (r.account_id, r.module, r.kind, r.user_id, r.delta, r.in_use_after,
-             r.capacity_after, r.purchased, r.at, r.actor, r.cause)
-            for r in conn.execute(select(t.seat_ledger)))
+            (
+                r.account_id,
+                r.module,
+                r.kind,
+                r.user_id,
+                r.delta,
+                r.in_use_after,
+                r.capacity_after,
+                r.purchased,
+                r.at,
+                r.actor,
+                r.cause,
+            )
+            for r in conn.execute(select(t.seat_ledger))
+        )
         markers = {(r.account_id, r.key) for r in conn.execute(select(t.billing_markers))}
-        requests = {(r.id, r.status, r.reason, r.decided_at)
-                    for r in conn.execute(select(t.seat_requests))}
-        pools = {(r.account_id, r.module, r.capacity, r.in_use, r.committed_capacity,
-                  r.minimum, str(r.unit_price), r.policy, r.retired)
-                 for r in conn.execute(select(t.pools))}
+        requests = {
+            (r.id, r.status, r.reason, r.decided_at) for r in conn.execute(select(t.seat_requests))
+        }
+        pools = {
+            (
+                r.account_id,
+                r.module,
+                r.capacity,
+                r.in_use,
+                r.committed_capacity,
+                r.minimum,
+                str(r.unit_price),
+                r.policy,
+                r.retired,
+            )
+            for r in conn.execute(select(t.pools))
+        }
         sequences = {r.name: r.last for r in conn.execute(select(t.number_sequences))}
-    return Book(invoices=invoices, keys=Counter((r.account_id, r.key) for r in rows),
-                numbers=[r.number for r in rows], sequences=sequences, ledger=ledger,
-                markers=markers, seat_requests=requests, pools=pools)
+    return Book(
+        invoices=invoices,
+        keys=Counter((r.account_id, r.key) for r in rows),
+        numbers=[r.number for r in rows],
+        sequences=sequences,
+        ledger=ledger,
+        markers=markers,
+        seat_requests=requests,
+        pools=pools,
+    )
 
 
 def assert_gapless(book: Book) -> None:
@@ -241,8 +341,9 @@ def _postgres_copies(db_url: str) -> Copies:
     admin = create_engine(base, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     stem = f"seatledger_k9_{os.getpid()}_{secrets.token_hex(3)}"
     names = {part: f"{stem}_{part}" for part in ("src", "a", "b")}
-    copies = Copies(*(base.set(database=names[p]).render_as_string(hide_password=False)
-                      for p in ("a", "b")))
+    copies = Copies(
+        *(base.set(database=names[p]).render_as_string(hide_password=False) for p in ("a", "b"))
+    )
 
     def drop() -> None:
         with admin.connect() as conn:
@@ -283,7 +384,10 @@ def start_bill(url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SEATLEDGER_DATABASE_URL": url, "COLUMNS": "100"}
     return subprocess.Popen(
         [sys.executable, "-m", "seatledger.entrypoints.cli", "bill", "--as-of", AS_OF],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def finish(proc: subprocess.Popen[bytes]) -> str:
@@ -300,8 +404,9 @@ class KillFigures:
     attempts: int = 0
 
 
-def bill_with_kills(url: str, engine: Engine, *, baseline: int, final: int,
-                    rng: random.Random, run_seconds: float) -> KillFigures:
+def bill_with_kills(
+    url: str, engine: Engine, *, baseline: int, final: int, rng: random.Random, run_seconds: float
+) -> KillFigures:
     """Start the run, SIGKILL it, start it again... until a run completes.
 
     Odd starts are killed after a random delay from the start (so some die while
@@ -316,8 +421,9 @@ def bill_with_kills(url: str, engine: Engine, *, baseline: int, final: int,
         figures.attempts += 1
         issued = invoice_count(engine) - baseline
         remaining = total - issued
-        want_kill = figures.kills < MIN_KILLS or (figures.mid_run == 0
-                                                  and figures.kills < MAX_KILLS)
+        want_kill = figures.kills < MIN_KILLS or (
+            figures.mid_run == 0 and figures.kills < MAX_KILLS
+        )
         spawned = time.monotonic()
         proc = start_bill(url)
         if not want_kill or remaining <= 1:
@@ -379,18 +485,22 @@ def test_billing_killed_at_random_points_equals_one_uninterrupted_run(copies, ba
         assert f"Issued {final - baseline} invoices for {ACCOUNTS} accounts" in out
 
         started = time.perf_counter()
-        figures = bill_with_kills(copies.b, engine_b, baseline=baseline, final=final, rng=rng,
-                                  run_seconds=uninterrupted_s)
+        figures = bill_with_kills(
+            copies.b, engine_b, baseline=baseline, final=final, rng=rng, run_seconds=uninterrupted_s
+        )
         killed_s = time.perf_counter() - started
 
-        print(f"\n[{backend}] kill -9 seed={seed}: {ACCOUNTS} accounts, "
-              f"{final - baseline} invoices issued by the run ({final} in all), "
-              f"uninterrupted {uninterrupted_s:.1f} s; {figures.kills} kills "
-              f"({figures.mid_run} mid-run; issued after each: {figures.counts}), "
-              f"{figures.attempts} starts, {killed_s:.1f} s")
+        print(
+            f"\n[{backend}] kill -9 seed={seed}: {ACCOUNTS} accounts, "
+            f"{final - baseline} invoices issued by the run ({final} in all), "
+            f"uninterrupted {uninterrupted_s:.1f} s; {figures.kills} kills "
+            f"({figures.mid_run} mid-run; issued after each: {figures.counts}), "
+            f"{figures.attempts} starts, {killed_s:.1f} s"
+        )
         assert figures.kills >= MIN_KILLS
         assert figures.mid_run >= 1, (
-            f"no kill interrupted a run mid-way (seed {seed}): {figures.counts}")
+            f"no kill interrupted a run mid-way (seed {seed}): {figures.counts}"
+        )
 
         a, b = snapshot(engine_a), snapshot(engine_b)
         assert max(a.keys.values()) == 1 and max(b.keys.values()) == 1, "a key issued twice"
@@ -399,7 +509,8 @@ def test_billing_killed_at_random_points_equals_one_uninterrupted_run(copies, ba
         assert len(b.invoices) == final
         missing, extra = a.invoices - b.invoices, b.invoices - a.invoices
         assert not missing and not extra, (
-            f"{len(missing)} invoices differ, e.g. {sorted(missing)[:1]} vs {sorted(extra)[:1]}")
+            f"{len(missing)} invoices differ, e.g. {sorted(missing)[:1]} vs {sorted(extra)[:1]}"
+        )
         assert a.ledger == b.ledger
         assert a.markers == b.markers
         assert a.seat_requests == b.seat_requests

@@ -39,35 +39,82 @@ def pool(module: str = "console", **kwargs: Any) -> dict[str, Any]:
     return {"module": module, "capacity": 5, "policy": "block", "unit_price": "30.00", **kwargs}
 
 
-def clock_account(uow: Uow, *pools: dict[str, Any], start: date = date(2026, 1, 1),
-                  interval: str = "month", currency: str = "EUR", tax_rate: str | None = None,
-                  end_date: date | None = None, clock: datetime | None = None) -> str:
+def clock_account(
+    uow: Uow,
+    *pools: dict[str, Any],
+    start: date = date(2026, 1, 1),
+    interval: str = "month",
+    currency: str = "EUR",
+    tax_rate: str | None = None,
+    end_date: date | None = None,
+    clock: datetime | None = None,
+) -> str:
     """An account on a test clock reading ``clock`` (default: the contract start)."""
-    account = accounts.create_account(uow(), name="Acme", currency=currency, tax_rate=tax_rate,
-                                      test_clock=True, clock_start=clock or instant(start),
-                                      at=REAL_NOW)
-    accounts.create_contract(uow(), account_id=account.id, start_date=start, end_date=end_date,
-                             billing_interval=interval, pools=list(pools or (pool(),)),
-                             at=REAL_NOW, actor=OPERATOR)
+    account = accounts.create_account(
+        uow(),
+        name="Acme",
+        currency=currency,
+        tax_rate=tax_rate,
+        test_clock=True,
+        clock_start=clock or instant(start),
+        at=REAL_NOW,
+    )
+    accounts.create_contract(
+        uow(),
+        account_id=account.id,
+        start_date=start,
+        end_date=end_date,
+        billing_interval=interval,
+        pools=list(pools or (pool(),)),
+        at=REAL_NOW,
+        actor=OPERATOR,
+    )
     return account.id
 
 
-def real_account(uow: Uow, *pools: dict[str, Any], start: date = date(2025, 1, 1),
-                 interval: str = "month", at: datetime = utc(2024, 12, 1),
-                 currency: str = "EUR") -> str:
+def real_account(
+    uow: Uow,
+    *pools: dict[str, Any],
+    start: date = date(2025, 1, 1),
+    interval: str = "month",
+    at: datetime = utc(2024, 12, 1),
+    currency: str = "EUR",
+) -> str:
     account = accounts.create_account(uow(), name="Real", currency=currency, at=at)
-    accounts.create_contract(uow(), account_id=account.id, start_date=start,
-                             billing_interval=interval, pools=list(pools or (pool(),)),
-                             at=at, actor=OPERATOR)
+    accounts.create_contract(
+        uow(),
+        account_id=account.id,
+        start_date=start,
+        billing_interval=interval,
+        pools=list(pools or (pool(),)),
+        at=at,
+        actor=OPERATOR,
+    )
     return account.id
 
 
-def add_users(uow: Uow, account_id: str, count: int, *, at: datetime = REAL_NOW,
-              prefix: str = "user", **kwargs: Any) -> list[users.UserResult]:
-    return [users.create_user(uow(), account_id=account_id, email=f"{prefix}{n}@example.com",
-                              first_name="Seat", last_name="Holder", at=at, actor=OPERATOR,
-                              **kwargs)
-            for n in range(count)]
+def add_users(
+    uow: Uow,
+    account_id: str,
+    count: int,
+    *,
+    at: datetime = REAL_NOW,
+    prefix: str = "user",
+    **kwargs: Any,
+) -> list[users.UserResult]:
+    return [
+        users.create_user(
+            uow(),
+            account_id=account_id,
+            email=f"{prefix}{n}@example.com",
+            first_name="Seat",
+            last_name="Holder",
+            at=at,
+            actor=OPERATOR,
+            **kwargs,
+        )
+        for n in range(count)
+    ]
 
 
 def advance(uow: Uow, account_id: str, *ymd: int) -> list[IssuedInvoice]:
@@ -95,11 +142,11 @@ def counts(uow: Uow) -> dict[str, Any]:
             "invoices": c.execute(select(func.count()).select_from(t.invoices)).scalar_one(),
             "lines": c.execute(select(func.count()).select_from(t.invoice_lines)).scalar_one(),
             "ledger": c.execute(select(func.count()).select_from(t.seat_ledger)).scalar_one(),
-            "markers": c.execute(select(func.count()).select_from(t.billing_markers))
-            .scalar_one(),
+            "markers": c.execute(select(func.count()).select_from(t.billing_markers)).scalar_one(),
             "sequences": sorted(tuple(r) for r in c.execute(select(t.number_sequences))),
-            "pools": sorted((r.module, r.capacity, r.committed_capacity)
-                            for r in c.execute(select(t.pools))),
+            "pools": sorted(
+                (r.module, r.capacity, r.committed_capacity) for r in c.execute(select(t.pools))
+            ),
             "requests": sorted((r.id, r.status) for r in c.execute(select(t.seat_requests))),
         }
 
@@ -113,12 +160,32 @@ def same_document(draft: Any, issued: IssuedInvoice) -> None:
     assert draft.kind == issued.kind
     assert draft.issued_at == issued.issued_at
     assert (draft.period_start, draft.period_end) == (issued.period_start, issued.period_end)
-    assert [(ln.kind, ln.module, ln.description, ln.quantity, ln.unit_price, ln.amount,
-             ln.period_start, ln.period_end) for ln in draft.lines] == \
-           [(ln.kind, ln.module, ln.description, ln.quantity, ln.unit_price, ln.amount,
-             ln.period_start, ln.period_end) for ln in issued.lines]
-    assert (draft.subtotal, draft.tax, draft.total) == (issued.subtotal, issued.tax,
-                                                        issued.total)
+    assert [
+        (
+            ln.kind,
+            ln.module,
+            ln.description,
+            ln.quantity,
+            ln.unit_price,
+            ln.amount,
+            ln.period_start,
+            ln.period_end,
+        )
+        for ln in draft.lines
+    ] == [
+        (
+            ln.kind,
+            ln.module,
+            ln.description,
+            ln.quantity,
+            ln.unit_price,
+            ln.amount,
+            ln.period_start,
+            ln.period_end,
+        )
+        for ln in issued.lines
+    ]
+    assert (draft.subtotal, draft.tax, draft.total) == (issued.subtotal, issued.tax, issued.total)
 
 
 # ----------------------------------------------------------------------- billing runs
@@ -136,15 +203,17 @@ def test_a_billing_run_issues_every_period_of_a_back_dated_contract_and_a_second
     assert first.invoices_issued == 6 and first.accounts == 1
     assert all(d.total == Decimal("90.00") for d in documents(uow_factory, account_id))
     assert [d.issued_at for d in documents(uow_factory, account_id)] == [
-        utc(2025, m, 1) for m in range(1, 7)]
+        utc(2025, m, 1) for m in range(1, 7)
+    ]
 
     before = counts(uow_factory)
     second = billing.run_billing(uow_factory, as_of=utc(2025, 6, 15), now=REAL_NOW)
     assert second.invoices_issued == 0 and second.numbers == []
     assert counts(uow_factory) == before
     # an earlier moment issues nothing either; a later one only what fell due since
-    assert billing.run_billing(uow_factory, as_of=utc(2025, 3, 1),
-                               now=REAL_NOW).invoices_issued == 0
+    assert (
+        billing.run_billing(uow_factory, as_of=utc(2025, 3, 1), now=REAL_NOW).invoices_issued == 0
+    )
     later = billing.run_billing(uow_factory, as_of=utc(2025, 8, 1), now=REAL_NOW)
     assert later.invoices_issued == 2
 
@@ -157,7 +226,10 @@ def test_creating_a_contract_issues_nothing_by_itself(uow_factory):
     # the clock account's back-dated periods are issued when its clock moves
     advance(uow_factory, on_clock, 2026, 3, 5)
     assert sorted(by_key(uow_factory, on_clock)) == [
-        "period:2026-01-01", "period:2026-02-01", "period:2026-03-01"]
+        "period:2026-01-01",
+        "period:2026-02-01",
+        "period:2026-03-01",
+    ]
 
 
 def test_a_billing_run_skips_test_clock_accounts(uow_factory):
@@ -174,9 +246,13 @@ def test_a_billing_run_reports_accounts_with_their_total_first(uow_factory):
     clock_account(uow_factory)
     seen: list[tuple[str, int]] = []
     totals: list[int] = []
-    result = billing.run_billing(uow_factory, as_of=utc(2026, 2, 1), now=REAL_NOW,
-                                 on_start=totals.append,
-                                 on_account=lambda a, n: seen.append((a, n)))
+    result = billing.run_billing(
+        uow_factory,
+        as_of=utc(2026, 2, 1),
+        now=REAL_NOW,
+        on_start=totals.append,
+        on_account=lambda a, n: seen.append((a, n)),
+    )
     assert totals == [3]
     assert {a for a, _ in seen} == ids and [n for _, n in seen] == [2, 2, 2]
     assert result.invoices_issued == 6 and len(result.numbers) == 6
@@ -206,14 +282,23 @@ def test_an_account_a_rule_refuses_is_reported_and_the_others_are_billed(uow_fac
     healthy = real_account(uow_factory, start=date(2026, 1, 1))
     add_users(uow_factory, broken, 3, at=utc(2026, 1, 5))
     # a version signed for March that leaves fewer block seats than are in use
-    accounts.create_contract(uow_factory(), account_id=broken, start_date=date(2026, 3, 1),
-                             billing_interval="month", pools=[pool(capacity=2)],
-                             at=utc(2026, 1, 10), actor=OPERATOR)
+    accounts.create_contract(
+        uow_factory(),
+        account_id=broken,
+        start_date=date(2026, 3, 1),
+        billing_interval="month",
+        pools=[pool(capacity=2)],
+        at=utc(2026, 1, 10),
+        actor=OPERATOR,
+    )
     result = billing.run_billing(uow_factory, as_of=utc(2026, 3, 1), now=REAL_NOW)
     assert [a for a, _ in result.failures] == [broken]
     assert "in use" in result.failures[0][1]
     assert sorted(by_key(uow_factory, healthy)) == [
-        "period:2026-01-01", "period:2026-02-01", "period:2026-03-01"]
+        "period:2026-01-01",
+        "period:2026-02-01",
+        "period:2026-03-01",
+    ]
     assert by_key(uow_factory, broken) == {}  # its transaction was rolled back whole
 
 
@@ -240,10 +325,16 @@ def test_advance_clock_refuses_a_real_clock_account(uow_factory):
 def test_a_contract_whose_end_precedes_its_start_is_refused_naming_end_date(uow_factory):
     account = accounts.create_account(uow_factory(), name="Acme", currency="EUR", at=REAL_NOW)
     with pytest.raises(InvalidInput) as refused:
-        accounts.create_contract(uow_factory(), account_id=account.id,
-                                 start_date=date(2026, 1, 1), end_date=date(2025, 12, 31),
-                                 billing_interval="month", pools=[pool()], at=REAL_NOW,
-                                 actor=OPERATOR)
+        accounts.create_contract(
+            uow_factory(),
+            account_id=account.id,
+            start_date=date(2026, 1, 1),
+            end_date=date(2025, 12, 31),
+            billing_interval="month",
+            pools=[pool()],
+            at=REAL_NOW,
+            actor=OPERATOR,
+        )
     assert refused.value.field == "end_date"
     assert accounts.list_contracts(uow_factory(), account_id=account.id) == []
 
@@ -266,15 +357,21 @@ def test_the_upcoming_invoice_equals_the_period_invoice_issued_when_nothing_chan
         uow_factory,
         pool(capacity=2, policy="true_up"),
         pool("documents", capacity=0, minimum=1, policy="metered", unit_price="10.00"),
-        pool("records", capacity=1, policy="auto_purchase", unit_price="12.00",
-             charge_timing="next_invoice"),
+        pool(
+            "records",
+            capacity=1,
+            policy="auto_purchase",
+            unit_price="12.00",
+            charge_timing="next_invoice",
+        ),
         tax_rate="20",
     )
     advance(uow_factory, account_id, 2026, 1, 1)
     people = add_users(uow_factory, account_id, 4)  # 4 of 2 console seats: a true-up
     advance(uow_factory, account_id, 2026, 1, 20)
-    users.deactivate_user(uow_factory(), account_id=account_id, user_id=people[3].user.id,
-                          at=REAL_NOW, actor=OPERATOR)
+    users.deactivate_user(
+        uow_factory(), account_id=account_id, user_id=people[3].user.id, at=REAL_NOW, actor=OPERATOR
+    )
     before = counts(uow_factory)
 
     draft = billing.upcoming(uow_factory(), account_id=account_id, at=REAL_NOW)
@@ -289,16 +386,29 @@ def test_the_upcoming_invoice_equals_the_period_invoice_issued_when_nothing_chan
 
 
 def test_the_upcoming_invoice_includes_a_yearly_true_up_and_a_scheduled_decrease(uow_factory):
-    account_id = clock_account(uow_factory, pool(capacity=5, unit_price="120.00"),
-                               pool("extra", capacity=2, policy="true_up",
-                                    unit_price="120.00"), interval="year")
+    account_id = clock_account(
+        uow_factory,
+        pool(capacity=5, unit_price="120.00"),
+        pool("extra", capacity=2, policy="true_up", unit_price="120.00"),
+        interval="year",
+    )
     advance(uow_factory, account_id, 2026, 1, 1)
     add_users(uow_factory, account_id, 3)
-    request = seat_requests.request_seat_change(uow_factory(), account_id=account_id,
-                                                module="console", target_capacity=3,
-                                                at=REAL_NOW, actor=OWNER)
-    seat_requests.approve_seat_request(uow_factory(), request_id=request.request.id,
-                                       at=REAL_NOW, actor=OPERATOR, effective="renewal")
+    request = seat_requests.request_seat_change(
+        uow_factory(),
+        account_id=account_id,
+        module="console",
+        target_capacity=3,
+        at=REAL_NOW,
+        actor=OWNER,
+    )
+    seat_requests.approve_seat_request(
+        uow_factory(),
+        request_id=request.request.id,
+        at=REAL_NOW,
+        actor=OPERATOR,
+        effective="renewal",
+    )
     advance(uow_factory, account_id, 2026, 12, 15)
 
     draft = billing.upcoming(uow_factory(), account_id=account_id, at=REAL_NOW)
@@ -310,12 +420,15 @@ def test_the_upcoming_invoice_includes_a_yearly_true_up_and_a_scheduled_decrease
     assert len(period) == 1
     same_document(draft, period[0])
     assert [(ln.module, ln.quantity) for ln in period[0].lines if ln.kind == "recurring"] == [
-        ("console", 3), ("extra", 3)]
+        ("console", 3),
+        ("extra", 3),
+    ]
 
 
 def test_the_upcoming_invoice_before_the_contract_starts_is_its_first_period(uow_factory):
-    account_id = clock_account(uow_factory, pool(capacity=2), start=date(2026, 4, 1),
-                               clock=utc(2026, 3, 10))
+    account_id = clock_account(
+        uow_factory, pool(capacity=2), start=date(2026, 4, 1), clock=utc(2026, 3, 10)
+    )
     draft = billing.upcoming(uow_factory(), account_id=account_id, at=REAL_NOW)
     assert draft is not None and draft.key == "period:2026-04-01"
     assert draft.total == Decimal("60.00")
@@ -323,9 +436,12 @@ def test_the_upcoming_invoice_before_the_contract_starts_is_its_first_period(uow
 
 
 def test_the_upcoming_invoice_of_an_ending_contract_is_its_final_invoice(uow_factory):
-    account_id = clock_account(uow_factory, pool(capacity=2),
-                               pool("documents", capacity=0, policy="metered"),
-                               end_date=date(2026, 3, 31))
+    account_id = clock_account(
+        uow_factory,
+        pool(capacity=2),
+        pool("documents", capacity=0, policy="metered"),
+        end_date=date(2026, 3, 31),
+    )
     add_users(uow_factory, account_id, 1)
     advance(uow_factory, account_id, 2026, 3, 2)
     draft = billing.upcoming(uow_factory(), account_id=account_id, at=REAL_NOW)
@@ -365,23 +481,31 @@ def test_a_last_period_cut_by_end_date_is_prorated_by_days(uow_factory):
 
 def test_jpy_lines_round_half_up_to_whole_yen(uow_factory):
     account_id = clock_account(
-        uow_factory, pool(capacity=1, policy="inactive_when_full", unit_price="1000"),
-        currency="JPY", tax_rate="10")
+        uow_factory,
+        pool(capacity=1, policy="inactive_when_full", unit_price="1000"),
+        currency="JPY",
+        tax_rate="10",
+    )
     add_users(uow_factory, account_id, 1)
     advance(uow_factory, account_id, 2026, 1, 11)  # day 11 of a 31-day period
     add_users(uow_factory, account_id, 1, prefix="late", add_license=True)
     charge = [d for d in documents(uow_factory, account_id) if d.key.startswith("charge:")]
     assert len(charge) == 1
-    assert amounts(charge[0]) == [("proration", "console", Decimal("677")),  # 677.419…
-                                  ("tax", None, Decimal("68"))]  # 67.7
+    assert amounts(charge[0]) == [
+        ("proration", "console", Decimal("677")),  # 677.419…
+        ("tax", None, Decimal("68")),
+    ]  # 67.7
     assert charge[0].total == Decimal("745")
     assert format_amount(charge[0].total, "JPY") == "745"
 
 
 def test_bhd_lines_round_half_up_to_three_decimals(uow_factory):
     account_id = clock_account(
-        uow_factory, pool(capacity=1, policy="auto_purchase", unit_price="10.125"),
-        currency="BHD", start=date(2026, 4, 1))
+        uow_factory,
+        pool(capacity=1, policy="auto_purchase", unit_price="10.125"),
+        currency="BHD",
+        start=date(2026, 4, 1),
+    )
     add_users(uow_factory, account_id, 1)
     advance(uow_factory, account_id, 2026, 4, 16)  # day 16 of a 30-day period
     add_users(uow_factory, account_id, 1, prefix="late")
@@ -394,15 +518,24 @@ def test_bhd_lines_round_half_up_to_three_decimals(uow_factory):
 
 
 def test_the_tax_line_is_the_rate_on_the_subtotal_rounded_once(uow_factory):
-    account_id = clock_account(uow_factory, pool("alpha", capacity=1, unit_price="0.05"),
-                               pool("beta", capacity=1, unit_price="0.05"), tax_rate="10")
+    account_id = clock_account(
+        uow_factory,
+        pool("alpha", capacity=1, unit_price="0.05"),
+        pool("beta", capacity=1, unit_price="0.05"),
+        tax_rate="10",
+    )
     invoice = advance(uow_factory, account_id, 2026, 1, 1)[0]
     # per line, 10% of 0.05 would round to 0.01 twice; on the subtotal 0.10 it is 0.01
-    assert amounts(invoice) == [("recurring", "alpha", Decimal("0.05")),
-                                ("recurring", "beta", Decimal("0.05")),
-                                ("tax", None, Decimal("0.01"))]
+    assert amounts(invoice) == [
+        ("recurring", "alpha", Decimal("0.05")),
+        ("recurring", "beta", Decimal("0.05")),
+        ("tax", None, Decimal("0.01")),
+    ]
     assert (invoice.subtotal, invoice.tax, invoice.total) == (
-        Decimal("0.10"), Decimal("0.01"), Decimal("0.11"))
+        Decimal("0.10"),
+        Decimal("0.01"),
+        Decimal("0.11"),
+    )
     assert invoice.total == sum(ln.amount for ln in invoice.lines)
 
 
@@ -410,9 +543,11 @@ def test_the_tax_line_is_the_rate_on_the_subtotal_rounded_once(uow_factory):
 
 
 def test_next_invoice_timing_puts_the_proration_on_the_next_period_invoice(uow_factory):
-    account_id = clock_account(uow_factory,
-                               pool(capacity=1, policy="auto_purchase",
-                                    charge_timing="next_invoice"), start=date(2026, 4, 1))
+    account_id = clock_account(
+        uow_factory,
+        pool(capacity=1, policy="auto_purchase", charge_timing="next_invoice"),
+        start=date(2026, 4, 1),
+    )
     add_users(uow_factory, account_id, 1)
     advance(uow_factory, account_id, 2026, 4, 16)
     add_users(uow_factory, account_id, 1, prefix="late")  # buys a seat on day 16 of 30
@@ -421,10 +556,14 @@ def test_next_invoice_timing_puts_the_proration_on_the_next_period_invoice(uow_f
 
     may = advance(uow_factory, account_id, 2026, 5, 1)
     assert [d.key for d in may] == ["period:2026-05-01"]
-    assert amounts(may[0]) == [("recurring", "console", Decimal("60.00")),
-                               ("proration", "console", Decimal("15.00"))]
+    assert amounts(may[0]) == [
+        ("recurring", "console", Decimal("60.00")),
+        ("proration", "console", Decimal("15.00")),
+    ]
     assert (may[0].lines[1].period_start, may[0].lines[1].period_end) == (
-        date(2026, 4, 16), date(2026, 5, 1))
+        date(2026, 4, 16),
+        date(2026, 5, 1),
+    )
     # and only once
     june = advance(uow_factory, account_id, 2026, 6, 1)
     assert amounts(june[0]) == [("recurring", "console", Decimal("60.00"))]
@@ -433,9 +572,9 @@ def test_next_invoice_timing_puts_the_proration_on_the_next_period_invoice(uow_f
 def test_an_immediate_purchase_is_an_ad_hoc_invoice_and_deleting_its_user_credits_nothing(
     uow_factory,
 ):
-    account_id = clock_account(uow_factory, pool(capacity=10, minimum=10,
-                                                 policy="auto_purchase"),
-                               start=date(2026, 4, 1))
+    account_id = clock_account(
+        uow_factory, pool(capacity=10, minimum=10, policy="auto_purchase"), start=date(2026, 4, 1)
+    )
     advance(uow_factory, account_id, 2026, 4, 1)
     add_users(uow_factory, account_id, 10)
     advance(uow_factory, account_id, 2026, 4, 21)  # day 21 of 30
@@ -445,8 +584,9 @@ def test_an_immediate_purchase_is_an_ad_hoc_invoice_and_deleting_its_user_credit
     assert charges[0].total == Decimal("10.00") and charges[0].issued_at == utc(2026, 4, 21)
 
     before = documents(uow_factory, account_id)
-    users.delete_user(uow_factory(), account_id=account_id, user_id=eleventh.user.id,
-                      at=REAL_NOW, actor=OPERATOR)
+    users.delete_user(
+        uow_factory(), account_id=account_id, user_id=eleventh.user.id, at=REAL_NOW, actor=OPERATOR
+    )
     add_users(uow_factory, account_id, 1, prefix="twelfth")  # reuses the freed seat
     after = documents(uow_factory, account_id)
     assert [d.id for d in after] == [d.id for d in before]
@@ -458,24 +598,32 @@ def test_an_immediate_purchase_is_an_ad_hoc_invoice_and_deleting_its_user_credit
 
 
 def test_seed_001_yearly_true_up_is_an_ad_hoc_invoice_at_the_month_close(uow_factory):
-    account_id = clock_account(uow_factory, pool(capacity=3, policy="true_up",
-                                                 unit_price="120.00"),
-                               interval="year", end_date=date(2026, 12, 31))
+    account_id = clock_account(
+        uow_factory,
+        pool(capacity=3, policy="true_up", unit_price="120.00"),
+        interval="year",
+        end_date=date(2026, 12, 31),
+    )
     add_users(uow_factory, account_id, 1)
     advance(uow_factory, account_id, 2026, 3, 10)
     add_users(uow_factory, account_id, 4, prefix="march")
     issued = advance(uow_factory, account_id, 2026, 4, 1)
     assert [(d.key, d.issued_at, d.total) for d in issued] == [
-        ("true_up:2026-04-01", utc(2026, 4, 1), Decimal("200.00"))]
+        ("true_up:2026-04-01", utc(2026, 4, 1), Decimal("200.00"))
+    ]
     assert capacity(uow_factory, account_id) == 5
-    assert billing.advance_clock(uow_factory(), account_id=account_id,
-                                 to=utc(2026, 5, 1)) == []  # 5 of 5: nothing
+    assert (
+        billing.advance_clock(uow_factory(), account_id=account_id, to=utc(2026, 5, 1)) == []
+    )  # 5 of 5: nothing
 
 
 def test_a_true_up_at_the_contract_end_is_billed_once_for_the_months_left(uow_factory):
-    account_id = clock_account(uow_factory, pool(capacity=2, policy="true_up",
-                                                 unit_price="120.00"),
-                               interval="year", end_date=date(2026, 6, 30))
+    account_id = clock_account(
+        uow_factory,
+        pool(capacity=2, policy="true_up", unit_price="120.00"),
+        interval="year",
+        end_date=date(2026, 6, 30),
+    )
     add_users(uow_factory, account_id, 2)
     advance(uow_factory, account_id, 2026, 6, 10)
     add_users(uow_factory, account_id, 3, prefix="june")
@@ -492,26 +640,35 @@ def test_a_monthly_true_up_is_on_the_next_period_invoice(uow_factory):
     add_users(uow_factory, account_id, 4)
     feb = advance(uow_factory, account_id, 2026, 2, 1)
     assert [d.key for d in feb] == ["period:2026-02-01"]
-    assert amounts(feb[0]) == [("recurring", "console", Decimal("120.00")),
-                               ("true_up", "console", Decimal("60.00"))]
+    assert amounts(feb[0]) == [
+        ("recurring", "console", Decimal("120.00")),
+        ("true_up", "console", Decimal("60.00")),
+    ]
 
 
 # ---------------------------------------------------------------------------- renewals
 
 
 def test_a_renewal_applies_a_decrease_scheduled_for_it(uow_factory):
-    account_id = clock_account(uow_factory, pool(capacity=5, unit_price="120.00"),
-                               interval="year")
+    account_id = clock_account(uow_factory, pool(capacity=5, unit_price="120.00"), interval="year")
     add_users(uow_factory, account_id, 2)
     advance(uow_factory, account_id, 2026, 6, 1)
-    request = seat_requests.request_seat_change(uow_factory(), account_id=account_id,
-                                                module="console", target_capacity=3,
-                                                at=REAL_NOW, actor=OWNER)
+    request = seat_requests.request_seat_change(
+        uow_factory(),
+        account_id=account_id,
+        module="console",
+        target_capacity=3,
+        at=REAL_NOW,
+        actor=OWNER,
+    )
     assert request.request.status == "pending"
-    scheduled = seat_requests.approve_seat_request(uow_factory(),
-                                                   request_id=request.request.id,
-                                                   at=REAL_NOW, actor=OPERATOR,
-                                                   effective="renewal")
+    scheduled = seat_requests.approve_seat_request(
+        uow_factory(),
+        request_id=request.request.id,
+        at=REAL_NOW,
+        actor=OPERATOR,
+        effective="renewal",
+    )
     assert scheduled.status == "scheduled"
     advance(uow_factory, account_id, 2026, 12, 31)
     assert capacity(uow_factory, account_id) == 5
@@ -525,14 +682,23 @@ def test_a_renewal_applies_a_decrease_scheduled_for_it(uow_factory):
 
 
 def test_a_scheduled_decrease_that_no_longer_fits_is_rejected_with_its_reason(uow_factory):
-    account_id = clock_account(uow_factory, pool(capacity=5, unit_price="120.00"),
-                               interval="year")
+    account_id = clock_account(uow_factory, pool(capacity=5, unit_price="120.00"), interval="year")
     add_users(uow_factory, account_id, 2)
-    request = seat_requests.request_seat_change(uow_factory(), account_id=account_id,
-                                                module="console", target_capacity=3,
-                                                at=REAL_NOW, actor=OWNER)
-    seat_requests.approve_seat_request(uow_factory(), request_id=request.request.id,
-                                       at=REAL_NOW, actor=OPERATOR, effective="renewal")
+    request = seat_requests.request_seat_change(
+        uow_factory(),
+        account_id=account_id,
+        module="console",
+        target_capacity=3,
+        at=REAL_NOW,
+        actor=OWNER,
+    )
+    seat_requests.approve_seat_request(
+        uow_factory(),
+        request_id=request.request.id,
+        at=REAL_NOW,
+        actor=OPERATOR,
+        effective="renewal",
+    )
     add_users(uow_factory, account_id, 2, prefix="more")  # 4 in use now
     issued = advance(uow_factory, account_id, 2027, 1, 1)
     decided = seat_requests.get_seat_request(uow_factory(), request_id=request.request.id)
@@ -540,21 +706,34 @@ def test_a_scheduled_decrease_that_no_longer_fits_is_rejected_with_its_reason(uo
     assert "4 seats of pool 'console' are in use" in (decided.reason or "")
     assert capacity(uow_factory, account_id) == 5
     assert amounts([d for d in issued if d.key == "period:2027-01-01"][0]) == [
-        ("recurring", "console", Decimal("600.00"))]
+        ("recurring", "console", Decimal("600.00"))
+    ]
 
 
 def test_a_decrease_approved_after_an_anniversary_is_not_applied_back_in_time(uow_factory):
     account_id = real_account(uow_factory, pool(capacity=5), start=date(2025, 1, 1))
-    request = seat_requests.request_seat_change(uow_factory(), account_id=account_id,
-                                                module="console", target_capacity=3,
-                                                at=utc(2026, 2, 1), actor=OWNER)
-    seat_requests.approve_seat_request(uow_factory(), request_id=request.request.id,
-                                       at=utc(2026, 2, 2), actor=OPERATOR, effective="renewal")
+    request = seat_requests.request_seat_change(
+        uow_factory(),
+        account_id=account_id,
+        module="console",
+        target_capacity=3,
+        at=utc(2026, 2, 1),
+        actor=OWNER,
+    )
+    seat_requests.approve_seat_request(
+        uow_factory(),
+        request_id=request.request.id,
+        at=utc(2026, 2, 2),
+        actor=OPERATOR,
+        effective="renewal",
+    )
     # a run catching up on 2025 reaches the 2026-01-01 anniversary after the approval
     billing.run_billing(uow_factory, as_of=utc(2026, 3, 1), now=REAL_NOW)
     assert capacity(uow_factory, account_id) == 5
-    assert seat_requests.get_seat_request(uow_factory(),
-                                          request_id=request.request.id).status == "scheduled"
+    assert (
+        seat_requests.get_seat_request(uow_factory(), request_id=request.request.id).status
+        == "scheduled"
+    )
     billing.run_billing(uow_factory, as_of=utc(2027, 1, 1), now=utc(2027, 1, 1))
     assert capacity(uow_factory, account_id) == 3
 
@@ -564,37 +743,58 @@ def test_a_decrease_approved_after_an_anniversary_is_not_applied_back_in_time(uo
 
 def test_an_ended_contract_gets_a_final_invoice_with_its_metered_arrears(uow_factory):
     account_id = clock_account(
-        uow_factory, pool(capacity=2),
+        uow_factory,
+        pool(capacity=2),
         pool("documents", capacity=0, policy="metered", unit_price="10.00"),
-        start=date(2026, 4, 1), end_date=date(2026, 4, 30))
+        start=date(2026, 4, 1),
+        end_date=date(2026, 4, 30),
+    )
     people = add_users(uow_factory, account_id, 2)
     advance(uow_factory, account_id, 2026, 4, 13)  # start of day 13
-    users.deactivate_user(uow_factory(), account_id=account_id, user_id=people[1].user.id,
-                          at=REAL_NOW, actor=OPERATOR)
+    users.deactivate_user(
+        uow_factory(), account_id=account_id, user_id=people[1].user.id, at=REAL_NOW, actor=OPERATOR
+    )
     advance(uow_factory, account_id, 2026, 4, 30, 12)
-    assert access.check_access(uow_factory(), account_id=account_id, at=REAL_NOW,
-                               user_id=people[0].user.id).reason == "ok"
+    assert (
+        access.check_access(
+            uow_factory(), account_id=account_id, at=REAL_NOW, user_id=people[0].user.id
+        ).reason
+        == "ok"
+    )
     issued = advance(uow_factory, account_id, 2026, 5, 3)
     assert [(d.key, d.kind, d.issued_at) for d in issued] == [
-        ("final:2026-05-01", "ad_hoc", utc(2026, 5, 1))]
+        ("final:2026-05-01", "ad_hoc", utc(2026, 5, 1))
+    ]
     # seed 003: 30 + 12 user-days of 30 at 10.00
     assert amounts(issued[0]) == [("metered", "documents", Decimal("14.00"))]
-    answer = access.check_access(uow_factory(), account_id=account_id, at=REAL_NOW,
-                                 user_id=people[0].user.id, module="console")
+    answer = access.check_access(
+        uow_factory(),
+        account_id=account_id,
+        at=REAL_NOW,
+        user_id=people[0].user.id,
+        module="console",
+    )
     assert (answer.allowed, answer.reason) == (False, "contract_ended")
     assert advance(uow_factory, account_id, 2026, 9, 1) == []  # nothing after the end
 
 
 def test_a_gap_between_two_versions_still_bills_the_first_ones_arrears(uow_factory):
     account_id = clock_account(
-        uow_factory, pool("documents", capacity=0, policy="metered", unit_price="10.00"),
-        start=date(2026, 1, 1), end_date=date(2026, 1, 31))
+        uow_factory,
+        pool("documents", capacity=0, policy="metered", unit_price="10.00"),
+        start=date(2026, 1, 1),
+        end_date=date(2026, 1, 31),
+    )
     add_users(uow_factory, account_id, 1)
-    accounts.create_contract(uow_factory(), account_id=account_id, start_date=date(2026, 3, 1),
-                             billing_interval="month",
-                             pools=[pool("documents", capacity=0, policy="metered",
-                                         unit_price="10.00")],
-                             at=REAL_NOW, actor=OPERATOR)
+    accounts.create_contract(
+        uow_factory(),
+        account_id=account_id,
+        start_date=date(2026, 3, 1),
+        billing_interval="month",
+        pools=[pool("documents", capacity=0, policy="metered", unit_price="10.00")],
+        at=REAL_NOW,
+        actor=OPERATOR,
+    )
     advance(uow_factory, account_id, 2026, 3, 2)
     keys = by_key(uow_factory, account_id)
     assert sorted(keys) == ["final:2026-02-01", "period:2026-01-01", "period:2026-03-01"]
@@ -615,8 +815,16 @@ def test_numbers_are_gapless_per_year_and_test_clocks_use_their_own_sequences(uo
     def numbers(account_id: str) -> list[str]:
         return [d.number for d in documents(uow_factory, account_id)]
 
-    assert numbers(real) == ["INV-2025-000001", "INV-2025-000002",
-                             "INV-2026-000001", "INV-2026-000002", "INV-2026-000003"]
+    assert numbers(real) == [
+        "INV-2025-000001",
+        "INV-2025-000002",
+        "INV-2026-000001",
+        "INV-2026-000002",
+        "INV-2026-000003",
+    ]
     assert numbers(other) == ["INV-2026-000004", "INV-2026-000005", "INV-2026-000006"]
-    assert numbers(on_clock) == ["TEST-INV-2025-000001", "TEST-INV-2026-000001",
-                                 "TEST-INV-2026-000002"]
+    assert numbers(on_clock) == [
+        "TEST-INV-2025-000001",
+        "TEST-INV-2026-000001",
+        "TEST-INV-2026-000002",
+    ]

@@ -54,17 +54,28 @@ def now() -> datetime:
 def make_account(uow: Uow, policy: str) -> str:
     account = accounts.create_account(uow(), name="Load", currency="EUR", at=now())
     accounts.create_contract(
-        uow(), account_id=account.id, start_date=date(2026, 1, 1), billing_interval="month",
-        pools=[{"module": MODULE, "capacity": CAPACITY, "unit_price": "30.00",
-                "policy": policy}],
-        at=now(), actor=OPERATOR,
+        uow(),
+        account_id=account.id,
+        start_date=date(2026, 1, 1),
+        billing_interval="month",
+        pools=[{"module": MODULE, "capacity": CAPACITY, "unit_price": "30.00", "policy": policy}],
+        at=now(),
+        actor=OPERATOR,
     )
     return account.id
 
 
 def new_user(uow: Uow, account_id: str, email: str, *, active: bool = True) -> users.UserResult:
-    return users.create_user(uow(), account_id=account_id, email=email, first_name="Load",
-                             last_name="Client", at=now(), actor=OPERATOR, active=active)
+    return users.create_user(
+        uow(),
+        account_id=account_id,
+        email=email,
+        first_name="Load",
+        last_name="Client",
+        at=now(),
+        actor=OPERATOR,
+        active=active,
+    )
 
 
 @dataclass
@@ -89,13 +100,22 @@ def check_pool_against_ledger(engine: Engine, account_id: str) -> tuple[int, int
         counted = replay(entries)[MODULE]
         seat_rows = uow.seats.count_by_pool(account_id).get(pool.id, 0)
         active = uow.users.count_by_status(account_id).get("active", 0)
-        holders = set(uow.conn.execute(
-            select(t.seats.c.user_id).where(t.seats.c.pool_id == pool.id)).scalars())
-        active_ids = set(uow.conn.execute(select(t.users.c.id).where(
-            t.users.c.account_id == account_id, t.users.c.status == "active")).scalars())
+        holders = set(
+            uow.conn.execute(
+                select(t.seats.c.user_id).where(t.seats.c.pool_id == pool.id)
+            ).scalars()
+        )
+        active_ids = set(
+            uow.conn.execute(
+                select(t.users.c.id).where(
+                    t.users.c.account_id == account_id, t.users.c.status == "active"
+                )
+            ).scalars()
+        )
         ledger_ids = [e.id for e in entries]
-    assert breaches == [], f"{len(breaches)} ledger entries break the limit or drift: " \
-                           f"{breaches[:3]}"
+    assert breaches == [], (
+        f"{len(breaches)} ledger entries break the limit or drift: {breaches[:3]}"
+    )
     assert ledger_ids == sorted(ledger_ids)
     assert (counted.in_use, counted.capacity) == (pool.in_use, pool.capacity)
     assert pool.in_use == seat_rows == active == len(holders)
@@ -107,8 +127,9 @@ def check_pool_against_ledger(engine: Engine, account_id: str) -> tuple[int, int
 def run_clients(count: int, target: Callable[[int, threading.Barrier], None]) -> float:
     """Start ``count`` threads together (a barrier); returns the wall time."""
     barrier = threading.Barrier(count + 1)
-    threads = [threading.Thread(target=target, args=(n, barrier), name=f"client-{n}")
-               for n in range(count)]
+    threads = [
+        threading.Thread(target=target, args=(n, barrier), name=f"client-{n}") for n in range(count)
+    ]
     for thread in threads:
         thread.start()
     barrier.wait()
@@ -126,8 +147,7 @@ def test_many_clients_hammering_a_capped_pool_never_exceed_its_capacity(
 ):
     account_id = make_account(uow_factory, policy)
     user_ids = [
-        new_user(uow_factory, account_id, f"seed{n}@example.com",
-                 active=n < INITIAL_ACTIVE).user.id
+        new_user(uow_factory, account_id, f"seed{n}@example.com", active=n < INITIAL_ACTIVE).user.id
         for n in range(INITIAL_USERS)
     ]
     known_active = set(user_ids[:INITIAL_ACTIVE])
@@ -146,27 +166,41 @@ def test_many_clients_hammering_a_capped_pool_never_exceed_its_capacity(
                     op, user_id = "activate", rng.choice(user_ids)
                 elif roll < 0.85:
                     op = "deactivate"
-                    pool = sorted(known_active) if known_active and rng.random() < 0.8 \
-                        else user_ids
+                    pool = sorted(known_active) if known_active and rng.random() < 0.8 else user_ids
                     user_id = rng.choice(pool)
                 else:
                     op, user_id = "create", None
             try:
                 if op == "activate":
-                    users.activate_user(UnitOfWork(engine), account_id=account_id,
-                                        user_id=user_id, at=now(), actor=f"client:{n}")
+                    users.activate_user(
+                        UnitOfWork(engine),
+                        account_id=account_id,
+                        user_id=user_id,
+                        at=now(),
+                        actor=f"client:{n}",
+                    )
                     with shared:
                         known_active.add(user_id)
                 elif op == "deactivate":
-                    users.deactivate_user(UnitOfWork(engine), account_id=account_id,
-                                          user_id=user_id, at=now(), actor=f"client:{n}")
+                    users.deactivate_user(
+                        UnitOfWork(engine),
+                        account_id=account_id,
+                        user_id=user_id,
+                        at=now(),
+                        actor=f"client:{n}",
+                    )
                     with shared:
                         known_active.discard(user_id)
                 else:
                     result = users.create_user(
-                        UnitOfWork(engine), account_id=account_id,
-                        email=f"client{n}.op{i}@example.com", first_name="New",
-                        last_name="Comer", at=now(), actor=f"client:{n}")
+                        UnitOfWork(engine),
+                        account_id=account_id,
+                        email=f"client{n}.op{i}@example.com",
+                        first_name="New",
+                        last_name="Comer",
+                        at=now(),
+                        actor=f"client:{n}",
+                    )
                     with shared:
                         user_ids.append(result.user.id)
                         if result.user.status == "active":
@@ -191,7 +225,8 @@ def test_many_clients_hammering_a_capped_pool_never_exceed_its_capacity(
                     figures.attempts[op] += 1
                     figures.errors.append(
                         f"client {n} op {i} {op}: {type(exc).__name__}: {exc}\n"
-                        + "".join(traceback.format_exception(exc)[-3:]))
+                        + "".join(traceback.format_exception(exc)[-3:])
+                    )
 
     seconds = run_clients(CLIENTS, client)
 
@@ -221,17 +256,25 @@ def test_many_clients_hammering_a_capped_pool_never_exceed_its_capacity(
 @pytest.mark.timeout(300 * STRESS)
 @pytest.mark.parametrize(
     ("policy", "operation"),
-    [("block", "activate"), ("inactive_when_full", "activate"),
-     ("block", "create"), ("inactive_when_full", "create")],
+    [
+        ("block", "activate"),
+        ("inactive_when_full", "activate"),
+        ("block", "create"),
+        ("inactive_when_full", "create"),
+    ],
 )
 def test_clients_racing_for_the_last_seat_leave_exactly_one_winner(
     engine, uow_factory, backend, policy, operation
 ):
     account_id = make_account(uow_factory, policy)
-    holders = [new_user(uow_factory, account_id, f"holder{n}@example.com").user.id
-               for n in range(CAPACITY - 1)]
-    contenders = [new_user(uow_factory, account_id, f"contender{n}@example.com",
-                           active=False).user.id for n in range(RACE_CLIENTS)]
+    holders = [
+        new_user(uow_factory, account_id, f"holder{n}@example.com").user.id
+        for n in range(CAPACITY - 1)
+    ]
+    contenders = [
+        new_user(uow_factory, account_id, f"contender{n}@example.com", active=False).user.id
+        for n in range(RACE_CLIENTS)
+    ]
     assert len(holders) == CAPACITY - 1
     started = time.perf_counter()
 
@@ -242,21 +285,36 @@ def test_clients_racing_for_the_last_seat_leave_exactly_one_winner(
         errors: list[str] = []
         lock = threading.Lock()
 
-        def contend(n: int, barrier: threading.Barrier, trial: int = trial,
-                    lock: threading.Lock = lock, winners: list[str] = winners,
-                    inactive: list[int] = inactive, refused: list[int] = refused,
-                    errors: list[str] = errors) -> None:
+        def contend(
+            n: int,
+            barrier: threading.Barrier,
+            trial: int = trial,
+            lock: threading.Lock = lock,
+            winners: list[str] = winners,
+            inactive: list[int] = inactive,
+            refused: list[int] = refused,
+            errors: list[str] = errors,
+        ) -> None:
             barrier.wait()
             try:
                 if operation == "activate":
-                    result = users.activate_user(UnitOfWork(engine), account_id=account_id,
-                                                 user_id=contenders[n], at=now(),
-                                                 actor=f"client:{n}")
+                    result = users.activate_user(
+                        UnitOfWork(engine),
+                        account_id=account_id,
+                        user_id=contenders[n],
+                        at=now(),
+                        actor=f"client:{n}",
+                    )
                 else:
                     result = users.create_user(
-                        UnitOfWork(engine), account_id=account_id,
-                        email=f"t{trial}.c{n}@example.com", first_name="Race",
-                        last_name="Runner", at=now(), actor=f"client:{n}")
+                        UnitOfWork(engine),
+                        account_id=account_id,
+                        email=f"t{trial}.c{n}@example.com",
+                        first_name="Race",
+                        last_name="Runner",
+                        at=now(),
+                        actor=f"client:{n}",
+                    )
                 with lock:
                     if result.user.status == "active":
                         winners.append(result.user.id)
@@ -279,15 +337,20 @@ def test_clients_racing_for_the_last_seat_leave_exactly_one_winner(
             assert (len(refused), len(inactive)) == (RACE_CLIENTS - 1, 0)
         assert check_pool_against_ledger(engine, account_id) == (CAPACITY, CAPACITY)
         # free the last seat again for the next trial
-        users.deactivate_user(uow_factory(), account_id=account_id, user_id=winners[0],
-                              at=now(), actor=OPERATOR)
+        users.deactivate_user(
+            uow_factory(), account_id=account_id, user_id=winners[0], at=now(), actor=OPERATOR
+        )
 
     seconds = time.perf_counter() - started
     with UnitOfWork(engine) as uow:
-        taken = uow.conn.execute(select(func.count()).select_from(t.seat_ledger).where(
-            t.seat_ledger.c.account_id == account_id,
-            t.seat_ledger.c.kind == "seat_taken")).scalar_one()
+        taken = uow.conn.execute(
+            select(func.count())
+            .select_from(t.seat_ledger)
+            .where(t.seat_ledger.c.account_id == account_id, t.seat_ledger.c.kind == "seat_taken")
+        ).scalar_one()
     assert taken == CAPACITY - 1 + RACE_TRIALS
-    print(f"\n[{backend}/{policy}/{operation}] last-seat race: clients={RACE_CLIENTS} "
-          f"trials={RACE_TRIALS} attempts={RACE_CLIENTS * RACE_TRIALS} "
-          f"winners per trial=1 seconds={seconds:.2f}")
+    print(
+        f"\n[{backend}/{policy}/{operation}] last-seat race: clients={RACE_CLIENTS} "
+        f"trials={RACE_TRIALS} attempts={RACE_CLIENTS * RACE_TRIALS} "
+        f"winners per trial=1 seconds={seconds:.2f}"
+    )

@@ -29,27 +29,44 @@ D = Decimal
 
 def _contract(uow: Uow, account_id: str) -> None:
     accounts.create_contract(
-        uow(), account_id=account_id, start_date=date(2026, 1, 1), billing_interval="month",
+        uow(),
+        account_id=account_id,
+        start_date=date(2026, 1, 1),
+        billing_interval="month",
         pools=[{"module": "console", "capacity": 5, "unit_price": "30.00", "policy": "block"}],
-        at=START, actor=OPERATOR)
+        at=START,
+        actor=OPERATOR,
+    )
 
 
 def clock_account_with_invoices(uow: Uow) -> tuple[str, list[IssuedInvoice]]:
     """A test-clock account at 20 % tax, moved to 1 February: two period
     invoices of 5 × 30.00 + 20 % = 180.00."""
-    account = accounts.create_account(uow(), name="Acme", currency="EUR", tax_rate="20",
-                                      test_clock=True, clock_start=START, at=START)
+    account = accounts.create_account(
+        uow(),
+        name="Acme",
+        currency="EUR",
+        tax_rate="20",
+        test_clock=True,
+        clock_start=START,
+        at=START,
+    )
     _contract(uow, account.id)
     issued = billing.advance_clock(uow(), account_id=account.id, to=FEB)
     return account.id, issued
 
 
-
-
-def credit(uow: Uow, invoice_id: str, *, reason: str = "goodwill", at: datetime = REAL_NOW,
-           **kwargs: object) -> IssuedInvoice:
-    return credit_notes.create_credit_note(uow(), invoice_id=invoice_id, reason=reason, at=at,
-                                           **kwargs)  # type: ignore[arg-type]
+def credit(
+    uow: Uow,
+    invoice_id: str,
+    *,
+    reason: str = "goodwill",
+    at: datetime = REAL_NOW,
+    **kwargs: object,
+) -> IssuedInvoice:
+    return credit_notes.create_credit_note(
+        uow(), invoice_id=invoice_id, reason=reason, at=at, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def stored(uow: Uow, account_id: str) -> list[IssuedInvoice]:
@@ -58,7 +75,8 @@ def stored(uow: Uow, account_id: str) -> list[IssuedInvoice]:
 
 
 def test_a_gross_credit_is_numbered_stored_and_issued_on_the_account_clock(
-        uow_factory: Uow) -> None:
+    uow_factory: Uow,
+) -> None:
     account_id, issued = clock_account_with_invoices(uow_factory)
     assert [i.total for i in issued] == [D("180.00"), D("180.00")]
     inv = issued[0]
@@ -71,7 +89,9 @@ def test_a_gross_credit_is_numbered_stored_and_issued_on_the_account_clock(
     assert note.credited_invoice_id == inv.id and note.reason == "seat never used"
     assert note.key.startswith("credit:")
     assert [(ln.kind, ln.amount) for ln in note.lines] == [
-        ("credit", D("50.00")), ("tax", D("10.00"))]
+        ("credit", D("50.00")),
+        ("tax", D("10.00")),
+    ]
     assert (note.subtotal, note.tax, note.total) == (D("50.00"), D("10.00"), D("60.00"))
     assert (note.period_start, note.period_end) == (inv.period_start, inv.period_end)
 
@@ -81,17 +101,23 @@ def test_a_gross_credit_is_numbered_stored_and_issued_on_the_account_clock(
     # the invoice itself never changes
     assert invoices.get_invoice(uow_factory(), invoice_id=inv.id) == inv
     assert sorted(i.number for i in stored(uow_factory, account_id)) == [
-        "TEST-CN-2026-000001", "TEST-INV-2026-000001", "TEST-INV-2026-000002"]
+        "TEST-CN-2026-000001",
+        "TEST-INV-2026-000001",
+        "TEST-INV-2026-000002",
+    ]
 
 
 def test_credits_never_exceed_what_is_left_and_a_refusal_consumes_no_number(
-        uow_factory: Uow) -> None:
+    uow_factory: Uow,
+) -> None:
     account_id, issued = clock_account_with_invoices(uow_factory)
     inv = issued[1]
     first = credit(uow_factory, inv.id, amount="100.00")
     second = credit(uow_factory, inv.id, lines=[{"description": "Seat fix", "amount": "50.00"}])
     assert [(ln.kind, ln.amount) for ln in second.lines] == [
-        ("credit", D("50.00")), ("tax", D("10.00"))]
+        ("credit", D("50.00")),
+        ("tax", D("10.00")),
+    ]
     assert (first.number, second.number) == ("TEST-CN-2026-000001", "TEST-CN-2026-000002")
     # 180.00 − 100.00 − 60.00 = 20.00 left
     with pytest.raises(InvalidInput) as refused:
@@ -149,8 +175,9 @@ def test_an_invoice_with_credit_notes_cannot_be_voided_but_can_be_paid(uow_facto
 
 
 def test_real_clock_accounts_use_the_live_sequence(uow_factory: Uow) -> None:
-    live = accounts.create_account(uow_factory(), name="Live", currency="EUR", tax_rate="20",
-                                   at=START)
+    live = accounts.create_account(
+        uow_factory(), name="Live", currency="EUR", tax_rate="20", at=START
+    )
     _contract(uow_factory, live.id)
     result = billing.run_billing(uow_factory, as_of=FEB, now=REAL_NOW)
     assert result.numbers == ["INV-2026-000001", "INV-2026-000002"]
@@ -188,7 +215,10 @@ def test_concurrent_credits_never_together_exceed_the_invoice(uow_factory: Uow) 
     assert len(notes) == 3 and len(refusals) == 1, outcomes
     assert isinstance(refusals[0], InvalidInput) and refusals[0].field == "amount"
     assert sorted(n.number for n in notes) == [
-        "TEST-CN-2026-000001", "TEST-CN-2026-000002", "TEST-CN-2026-000003"]
+        "TEST-CN-2026-000001",
+        "TEST-CN-2026-000002",
+        "TEST-CN-2026-000003",
+    ]
     with uow_factory() as u:
         assert u.invoices.credited_total(inv.id) == D("180.00")
 
@@ -199,12 +229,16 @@ def test_the_database_refuses_to_change_an_issued_amount(uow_factory: Uow, colum
     note = credit(uow_factory, issued[0].id, amount="60.00")
     for doc in (issued[0], note):
         with pytest.raises(DBAPIError), uow_factory() as u:
-            u.conn.execute(update(t.invoices).where(t.invoices.c.id == doc.id)
-                           .values({column: D("0.01")}))
+            u.conn.execute(
+                update(t.invoices).where(t.invoices.c.id == doc.id).values({column: D("0.01")})
+            )
             u.commit()
         with pytest.raises(DBAPIError), uow_factory() as u:
-            u.conn.execute(update(t.invoice_lines).where(t.invoice_lines.c.invoice_id == doc.id)
-                           .values(amount=D("0.01")))
+            u.conn.execute(
+                update(t.invoice_lines)
+                .where(t.invoice_lines.c.invoice_id == doc.id)
+                .values(amount=D("0.01"))
+            )
             u.commit()
         assert invoices.get_invoice(uow_factory(), invoice_id=doc.id) == doc
     # status alone may still move (an operator marks an invoice paid)

@@ -117,12 +117,25 @@ def pool_terms(draw: st.DrawFn) -> list[dict[str, Any]]:
     for module in MODULES:
         policy = POLICY_OF[module]
         if policy == "metered":
-            terms.append({"module": module, "policy": policy, "unit_price": "10.00",
-                          "minimum": draw(st.integers(0, 2))})
+            terms.append(
+                {
+                    "module": module,
+                    "policy": policy,
+                    "unit_price": "10.00",
+                    "minimum": draw(st.integers(0, 2)),
+                }
+            )
             continue
         capacity = draw(capacities)
-        terms.append({"module": module, "policy": policy, "unit_price": "30.00",
-                      "capacity": capacity, "minimum": draw(st.integers(0, capacity))})
+        terms.append(
+            {
+                "module": module,
+                "policy": policy,
+                "unit_price": "30.00",
+                "capacity": capacity,
+                "minimum": draw(st.integers(0, capacity)),
+            }
+        )
     return terms
 
 
@@ -138,33 +151,38 @@ class Snapshot:
     def key(self) -> tuple[Any, ...]:
         """What a refused operation must leave exactly as it was."""
         return (
-            {m: (p.capacity, p.in_use, p.minimum, p.committed_capacity)
-             for m, p in self.pools.items()},
+            {
+                m: (p.capacity, p.in_use, p.minimum, p.committed_capacity)
+                for m, p in self.pools.items()
+            },
             len(self.entries),
-            {u.id: (u.status, u.role, u.profile_id, tuple(u.workspace_ids))
-             for u in self.users.values()},
+            {
+                u.id: (u.status, u.role, u.profile_id, tuple(u.workspace_ids))
+                for u in self.users.values()
+            },
             {u: frozenset(s) for u, s in self.seats.items()},
         )
 
     def active_privileged(self) -> int:
-        return sum(1 for u in self.users.values()
-                   if u.status == ACTIVE and u.role in PRIVILEGED_ROLES)
+        return sum(
+            1 for u in self.users.values() if u.status == ACTIVE and u.role in PRIVILEGED_ROLES
+        )
 
 
 def take_snapshot(uow: Uow, account_id: str) -> Snapshot:
     with uow() as u:
         pools = u.pools.live(account_id)
         entries = u.ledger.entries(account_id)
-        listed = u.users.list(account_id, status=None, include_deleted=True, limit=10**6,
-                              after=None)
+        listed = u.users.list(
+            account_id, status=None, include_deleted=True, limit=10**6, after=None
+        )
         seats: dict[str, set[str]] = {user.id: set() for user in listed}
         seat_rows: dict[str, int] = {}
         for row in u.conn.execute(select(t.seats).where(t.seats.c.account_id == account_id)):
             seats.setdefault(row.user_id, set()).add(row.module)
             seat_rows[row.module] = seat_rows.get(row.module, 0) + 1
         profiles = {p.id: p for p in u.profiles.list(account_id)}
-    return Snapshot(pools, entries, {user.id: user for user in listed}, seats, seat_rows,
-                    profiles)
+    return Snapshot(pools, entries, {user.id: user for user in listed}, seats, seat_rows, profiles)
 
 
 OUTCOMES: Counter[str] = Counter()
@@ -201,21 +219,35 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
         def open_account(self, terms: list[dict[str, Any]], approval: str) -> None:
             account = accounts.create_account(uow(), name="Prop", currency="EUR", at=NOW)
             self.account_id, self.approval = account.id, approval
-            accounts.create_contract(uow(), account_id=account.id, start_date=date(2026, 1, 1),
-                                     billing_interval="month", pools=terms, at=NOW,
-                                     actor=OPERATOR, increase_approval=approval)
-            default_profile = next(p for p in accounts.list_profiles(uow(), account_id=account.id)
-                                   if p.is_default)
+            accounts.create_contract(
+                uow(),
+                account_id=account.id,
+                start_date=date(2026, 1, 1),
+                billing_interval="month",
+                pools=terms,
+                at=NOW,
+                actor=OPERATOR,
+                increase_approval=approval,
+            )
+            default_profile = next(
+                p for p in accounts.list_profiles(uow(), account_id=account.id) if p.is_default
+            )
             self.profile_ids = [default_profile.id] + [
-                accounts.create_profile(uow(), account_id=account.id, name=f"P {n}",
-                                        modules=modules, at=NOW).id
+                accounts.create_profile(
+                    uow(), account_id=account.id, name=f"P {n}", modules=modules, at=NOW
+                ).id
                 for n, modules in enumerate(PROFILE_MODULES[1:])
             ]
             default_ws = accounts.list_workspaces(uow(), account_id=account.id)[0].id
-            second_ws = accounts.create_workspace(uow(), account_id=account.id, name="Team 2",
-                                                  at=NOW).id
-            self.workspaces = {"default": [default_ws], "second": [second_ws],
-                               "both": [default_ws, second_ws], "none": []}
+            second_ws = accounts.create_workspace(
+                uow(), account_id=account.id, name="Team 2", at=NOW
+            ).id
+            self.workspaces = {
+                "default": [default_ws],
+                "second": [second_ws],
+                "both": [default_ws, second_ws],
+                "none": [],
+            }
 
         # ---------------------------------------------------------- helpers
 
@@ -243,9 +275,13 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                 return set()
             return snap.profiles[user.profile_id].grants(set(snap.pools))
 
-        def _seat_operation(self, operation: str, call: Callable[[], Any],
-                            add_license: bool = False,
-                            expected: tuple[type[BaseException], ...] = ()) -> Any:
+        def _seat_operation(
+            self,
+            operation: str,
+            call: Callable[[], Any],
+            add_license: bool = False,
+            expected: tuple[type[BaseException], ...] = (),
+        ) -> Any:
             """Run a use case that may give seats and check its effect on the
             pools: all or nothing, and capacity moves only as the policies say."""
             before = self._before()
@@ -278,7 +314,8 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                     assert grown == 1
                     assert old.in_use >= old.capacity, f"{module} grew while a seat was free"
                     assert old.policy == "auto_purchase" or (
-                        old.policy == "inactive_when_full" and add_license)
+                        old.policy == "inactive_when_full" and add_license
+                    )
             if INACTIVE_WHEN_FULL_WARNING in getattr(result, "warnings", []):
                 outcome(f"{operation}: saved inactive")
                 assert operation in ("create", "accept")
@@ -288,25 +325,49 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
 
         # ------------------------------------------------------------ users
 
-        @rule(profile=picks, where=workspace_choices, role=roles, active=st.booleans(),
-              add_license=st.booleans())
-        def create_user(self, profile: int, where: str, role: str, active: bool,
-                        add_license: bool) -> None:
-            result = self._seat_operation("create", lambda: users.create_user(
-                uow(), account_id=self.account_id, email=self._email(), first_name="Prop",
-                last_name="User", at=NOW, actor=OPERATOR, role=role,
-                profile_id=self._pick(self.profile_ids, profile),
-                workspace_ids=self.workspaces[where], active=active,
-                add_license=add_license), add_license=add_license)
+        @rule(
+            profile=picks,
+            where=workspace_choices,
+            role=roles,
+            active=st.booleans(),
+            add_license=st.booleans(),
+        )
+        def create_user(
+            self, profile: int, where: str, role: str, active: bool, add_license: bool
+        ) -> None:
+            result = self._seat_operation(
+                "create",
+                lambda: users.create_user(
+                    uow(),
+                    account_id=self.account_id,
+                    email=self._email(),
+                    first_name="Prop",
+                    last_name="User",
+                    at=NOW,
+                    actor=OPERATOR,
+                    role=role,
+                    profile_id=self._pick(self.profile_ids, profile),
+                    workspace_ids=self.workspaces[where],
+                    active=active,
+                    add_license=add_license,
+                ),
+                add_license=add_license,
+            )
             if result is not None:
                 self.user_ids.append(result.user.id)
 
         @rule(profile=picks, role=roles)
         def invite_user(self, profile: int, role: str) -> None:
             invitation = users.invite_user(
-                uow(), account_id=self.account_id, email=self._email(),
-                workspace_id=self.workspaces["default"][0], at=NOW, actor=OPERATOR, role=role,
-                profile_id=self._pick(self.profile_ids, profile))
+                uow(),
+                account_id=self.account_id,
+                email=self._email(),
+                workspace_id=self.workspaces["default"][0],
+                at=NOW,
+                actor=OPERATOR,
+                role=role,
+                profile_id=self._pick(self.profile_ids, profile),
+            )
             assert invitation.user.status == INVITED
             self.user_ids.append(invitation.user.id)
             self.invitations.append((invitation.token, invitation.user.id))
@@ -317,10 +378,20 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             if not self.invitations:
                 return
             token, _user_id = self.invitations[pick % len(self.invitations)]
-            self._seat_operation("accept", lambda: users.accept_invitation(
-                uow(), token=token, first_name="Invited", last_name="User", password=PASSWORD,
-                at=NOW + timedelta(days=8 if late else 1), add_license=add_license),
-                add_license=add_license, expected=(Gone,))
+            self._seat_operation(
+                "accept",
+                lambda: users.accept_invitation(
+                    uow(),
+                    token=token,
+                    first_name="Invited",
+                    last_name="User",
+                    password=PASSWORD,
+                    at=NOW + timedelta(days=8 if late else 1),
+                    add_license=add_license,
+                ),
+                add_license=add_license,
+                expected=(Gone,),
+            )
 
         @rule(pick=picks, add_license=st.booleans())
         @precondition(lambda self: bool(self.user_ids))
@@ -328,9 +399,19 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             user_id = self._pick(self.user_ids, pick)
             if user_id is None:
                 return
-            self._seat_operation("activate", lambda: users.activate_user(
-                uow(), account_id=self.account_id, user_id=user_id, at=NOW, actor=OPERATOR,
-                add_license=add_license), add_license=add_license, expected=(Conflict,))
+            self._seat_operation(
+                "activate",
+                lambda: users.activate_user(
+                    uow(),
+                    account_id=self.account_id,
+                    user_id=user_id,
+                    at=NOW,
+                    actor=OPERATOR,
+                    add_license=add_license,
+                ),
+                add_license=add_license,
+                expected=(Conflict,),
+            )
 
         @rule(pick=picks)
         @precondition(lambda self: bool(self.user_ids))
@@ -338,9 +419,13 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             user_id = self._pick(self.user_ids, pick)
             if user_id is None:
                 return
-            self._seat_operation("deactivate", lambda: users.deactivate_user(
-                uow(), account_id=self.account_id, user_id=user_id, at=NOW, actor=OPERATOR),
-                expected=(AdminRuleViolation, Conflict))
+            self._seat_operation(
+                "deactivate",
+                lambda: users.deactivate_user(
+                    uow(), account_id=self.account_id, user_id=user_id, at=NOW, actor=OPERATOR
+                ),
+                expected=(AdminRuleViolation, Conflict),
+            )
 
         @rule(pick=picks)
         @precondition(lambda self: bool(self.user_ids))
@@ -348,9 +433,13 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             user_id = self._pick(self.user_ids, pick)
             if user_id is None:
                 return
-            self._seat_operation("delete", lambda: users.delete_user(
-                uow(), account_id=self.account_id, user_id=user_id, at=NOW, actor=OPERATOR),
-                expected=(AdminRuleViolation, Conflict))
+            self._seat_operation(
+                "delete",
+                lambda: users.delete_user(
+                    uow(), account_id=self.account_id, user_id=user_id, at=NOW, actor=OPERATOR
+                ),
+                expected=(AdminRuleViolation, Conflict),
+            )
 
         @rule(pick=picks, role=roles)
         @precondition(lambda self: bool(self.user_ids))
@@ -358,9 +447,18 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             user_id = self._pick(self.user_ids, pick)
             if user_id is None:
                 return
-            self._seat_operation("update", lambda: users.update_user(
-                uow(), account_id=self.account_id, user_id=user_id, role=role, at=NOW,
-                actor=OPERATOR), expected=(AdminRuleViolation, Conflict))
+            self._seat_operation(
+                "update",
+                lambda: users.update_user(
+                    uow(),
+                    account_id=self.account_id,
+                    user_id=user_id,
+                    role=role,
+                    at=NOW,
+                    actor=OPERATOR,
+                ),
+                expected=(AdminRuleViolation, Conflict),
+            )
 
         @rule(pick=picks, profile=picks, add_license=st.booleans())
         @precondition(lambda self: bool(self.user_ids))
@@ -368,10 +466,20 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             user_id = self._pick(self.user_ids, pick)
             if user_id is None:
                 return
-            self._seat_operation("update", lambda: users.update_user(
-                uow(), account_id=self.account_id, user_id=user_id,
-                profile_id=self._pick(self.profile_ids, profile), at=NOW, actor=OPERATOR,
-                add_license=add_license), add_license=add_license, expected=(Conflict,))
+            self._seat_operation(
+                "update",
+                lambda: users.update_user(
+                    uow(),
+                    account_id=self.account_id,
+                    user_id=user_id,
+                    profile_id=self._pick(self.profile_ids, profile),
+                    at=NOW,
+                    actor=OPERATOR,
+                    add_license=add_license,
+                ),
+                add_license=add_license,
+                expected=(Conflict,),
+            )
 
         @rule(pick=picks, where=workspace_choices)
         @precondition(lambda self: bool(self.user_ids))
@@ -379,10 +487,18 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             user_id = self._pick(self.user_ids, pick)
             if user_id is None:
                 return
-            self._seat_operation("update", lambda: users.update_user(
-                uow(), account_id=self.account_id, user_id=user_id,
-                workspace_ids=self.workspaces[where], at=NOW, actor=OPERATOR),
-                expected=(Conflict,))
+            self._seat_operation(
+                "update",
+                lambda: users.update_user(
+                    uow(),
+                    account_id=self.account_id,
+                    user_id=user_id,
+                    workspace_ids=self.workspaces[where],
+                    at=NOW,
+                    actor=OPERATOR,
+                ),
+                expected=(Conflict,),
+            )
 
         @rule(pick=picks)
         @precondition(lambda self: bool(self.user_ids))
@@ -392,12 +508,23 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                 return
             before = self._before()
             user = before.users[user_id]
-            live_with_email = any(u.email.casefold() == user.email.casefold()
-                                  and u.status != "deleted" for u in before.users.values())
-            result = self._seat_operation("create", lambda: users.create_user(
-                uow(), account_id=self.account_id, email=user.email.upper(),
-                first_name="Dup", last_name="Licate", at=NOW, actor=OPERATOR),
-                expected=(DuplicateEmail,))
+            live_with_email = any(
+                u.email.casefold() == user.email.casefold() and u.status != "deleted"
+                for u in before.users.values()
+            )
+            result = self._seat_operation(
+                "create",
+                lambda: users.create_user(
+                    uow(),
+                    account_id=self.account_id,
+                    email=user.email.upper(),
+                    first_name="Dup",
+                    last_name="Licate",
+                    at=NOW,
+                    actor=OPERATOR,
+                ),
+                expected=(DuplicateEmail,),
+            )
             if live_with_email:
                 assert isinstance(self.refused, DuplicateEmail), "a live email was taken twice"
             else:
@@ -425,15 +552,22 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                 refusal = "cannot be reduced"
             try:
                 result = seat_requests.request_seat_change(
-                    uow(), account_id=self.account_id, module=module, target_capacity=target,
-                    at=NOW, actor="user:owner", preview=preview)
+                    uow(),
+                    account_id=self.account_id,
+                    module=module,
+                    target_capacity=target,
+                    at=NOW,
+                    actor="user:owner",
+                    preview=preview,
+                )
             except RuleRefusal as refused:
                 assert refusal is not None, f"unexpected refusal: {refused.message}"
                 outcome(f"seat request refused: {refusal}")
                 assert refusal in refused.message
                 assert self._after().key() == before.key()
-                assert len(seat_requests.list_seat_requests(
-                    uow(), account_id=self.account_id)) == len(self.request_ids)
+                assert len(
+                    seat_requests.list_seat_requests(uow(), account_id=self.account_id)
+                ) == len(self.request_ids)
                 return
             assert refusal is None, f"expected a refusal ({refusal})"
             after = self._after()
@@ -453,12 +587,19 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                 assert result.request.status == "pending"
                 assert after.pools[module].capacity == pool.capacity
 
-        @rule(pick=picks, effective=st.sampled_from(["now", "renewal"]),
-              only_pending=st.sampled_from([True, True, True, False]))
+        @rule(
+            pick=picks,
+            effective=st.sampled_from(["now", "renewal"]),
+            only_pending=st.sampled_from([True, True, True, False]),
+        )
         @precondition(lambda self: bool(self.request_ids))
         def approve(self, pick: int, effective: str, only_pending: bool) -> None:
-            pending = [r.id for r in seat_requests.list_seat_requests(
-                uow(), account_id=self.account_id, status="pending")]
+            pending = [
+                r.id
+                for r in seat_requests.list_seat_requests(
+                    uow(), account_id=self.account_id, status="pending"
+                )
+            ]
             request_id = self._pick(pending if only_pending else self.request_ids, pick)
             if request_id is None:
                 return
@@ -466,7 +607,8 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             request = seat_requests.get_seat_request(uow(), request_id=request_id)
             try:
                 decided = seat_requests.approve_seat_request(
-                    uow(), request_id=request_id, at=NOW, actor=OPERATOR, effective=effective)
+                    uow(), request_id=request_id, at=NOW, actor=OPERATOR, effective=effective
+                )
             except (RuleRefusal, Conflict) as refused:
                 outcome(f"approval refused: {type(refused).__name__}")
                 assert self._after().key() == before.key()
@@ -497,8 +639,9 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                 return
             before = self._before()
             with contextlib.suppress(Conflict):  # not pending nor scheduled
-                seat_requests.reject_seat_request(uow(), request_id=request_id,
-                                                  reason="Not now", at=NOW, actor=OPERATOR)
+                seat_requests.reject_seat_request(
+                    uow(), request_id=request_id, reason="Not now", at=NOW, actor=OPERATOR
+                )
             assert self._after().key()[0] == before.key()[0]
 
         # --------------------------------------------------------- contracts
@@ -506,13 +649,23 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
         @rule(terms=pool_terms())
         def new_contract_version(self, terms: list[dict[str, Any]]) -> None:
             before = self._before()
-            too_small = [term["module"] for term in terms if term["module"] in CAPPED
-                         and term["capacity"] < before.pools[term["module"]].in_use]
+            too_small = [
+                term["module"]
+                for term in terms
+                if term["module"] in CAPPED
+                and term["capacity"] < before.pools[term["module"]].in_use
+            ]
             try:
                 accounts.create_contract(
-                    uow(), account_id=self.account_id, start_date=NOW.date(),
-                    billing_interval="month", pools=terms, at=NOW, actor=OPERATOR,
-                    increase_approval=self.approval)
+                    uow(),
+                    account_id=self.account_id,
+                    start_date=NOW.date(),
+                    billing_interval="month",
+                    pools=terms,
+                    at=NOW,
+                    actor=OPERATOR,
+                    increase_approval=self.approval,
+                )
             except RuleRefusal as refused:
                 assert too_small, f"unexpected refusal: {refused.message}"
                 outcome("contract version refused")
@@ -522,8 +675,7 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
             after = self._after()
             for term in terms:
                 pool = after.pools[term["module"]]
-                assert (pool.capacity, pool.minimum) == (term.get("capacity", 0),
-                                                         term["minimum"])
+                assert (pool.capacity, pool.minimum) == (term.get("capacity", 0), term["minimum"])
 
         # -------------------------------------------------------- invariants
 
@@ -570,10 +722,13 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
 def test_seat_rules_hold_under_random_sequences_of_use_cases(uow_factory, backend):
     OUTCOMES.clear()
     machine = make_machine(uow_factory)
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=MAX_EXAMPLES,
-        stateful_step_count=STEPS,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ))
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=MAX_EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
     print(f"\n[{backend}] outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(OUTCOMES.items())))

@@ -29,8 +29,13 @@ def make_account(uow: Uow, *pools: dict[str, Any], increase_approval: str = "aut
     pools = pools or ({"module": "console", "capacity": 5, "policy": "block"},)
     account = accounts.create_account(uow(), name="Acme", currency="EUR", at=NOW)
     accounts.create_contract(
-        uow(), account_id=account.id, start_date=date(2026, 1, 1), billing_interval="month",
-        pools=[{"unit_price": "30.00", **p} for p in pools], at=NOW, actor=OPERATOR,
+        uow(),
+        account_id=account.id,
+        start_date=date(2026, 1, 1),
+        billing_interval="month",
+        pools=[{"unit_price": "30.00", **p} for p in pools],
+        at=NOW,
+        actor=OPERATOR,
         increase_approval=increase_approval,
     )
     return account.id
@@ -38,8 +43,15 @@ def make_account(uow: Uow, *pools: dict[str, Any], increase_approval: str = "aut
 
 def fill(uow: Uow, account_id: str, count: int) -> None:
     for n in range(count):
-        users.create_user(uow(), account_id=account_id, email=f"user{n}@example.com",
-                          first_name="Seat", last_name="Holder", at=NOW, actor=OPERATOR)
+        users.create_user(
+            uow(),
+            account_id=account_id,
+            email=f"user{n}@example.com",
+            first_name="Seat",
+            last_name="Holder",
+            at=NOW,
+            actor=OPERATOR,
+        )
 
 
 def pool(uow: Uow, account_id: str, module: str = "console"):  # type: ignore[no-untyped-def]
@@ -51,11 +63,18 @@ def ledger(uow: Uow, account_id: str):  # type: ignore[no-untyped-def]
         return u.ledger.entries(account_id)
 
 
-def request(uow: Uow, account_id: str, target: int, module: str = "console",
-            **kwargs: Any) -> seat_requests.SeatRequestResult:
-    return seat_requests.request_seat_change(uow(), account_id=account_id, module=module,
-                                             target_capacity=target, at=NOW, actor=OWNER,
-                                             **kwargs)
+def request(
+    uow: Uow, account_id: str, target: int, module: str = "console", **kwargs: Any
+) -> seat_requests.SeatRequestResult:
+    return seat_requests.request_seat_change(
+        uow(),
+        account_id=account_id,
+        module=module,
+        target_capacity=target,
+        at=NOW,
+        actor=OWNER,
+        **kwargs,
+    )
 
 
 def stored_requests(uow: Uow, account_id: str) -> list[seat_requests.SeatRequest]:
@@ -80,13 +99,20 @@ def test_an_increase_under_automatic_approval_is_applied_at_once(uow_factory):
     assert len(entries) == entries_before + 1
     change = entries[-1]
     assert (change.kind, change.delta, change.capacity_after, change.cause, change.purchased) == (
-        CAPACITY_CHANGED, 3, 8, CAUSE_SEAT_REQUEST, True)
+        CAPACITY_CHANGED,
+        3,
+        8,
+        CAUSE_SEAT_REQUEST,
+        True,
+    )
     assert [r.status for r in stored_requests(uow_factory, account_id)] == ["applied"]
 
 
 def test_one_more_seat_reads_plus_one_seat_will_be_requested(uow_factory):
-    account_id = make_account(uow_factory, {"module": "console", "capacity": 7, "minimum": 6,
-                                            "policy": "inactive_when_full"})
+    account_id = make_account(
+        uow_factory,
+        {"module": "console", "capacity": 7, "minimum": 6, "policy": "inactive_when_full"},
+    )
     result = request(uow_factory, account_id, 8, preview=True)
     assert result.request.message.startswith("+1 seat will be requested")
 
@@ -103,8 +129,9 @@ def test_an_increase_under_operator_approval_stays_pending_until_an_operator_app
     assert pool(uow_factory, account_id).capacity == 5
     assert len(ledger(uow_factory, account_id)) == entries_before
 
-    approved = seat_requests.approve_seat_request(uow_factory(), request_id=pending.id, at=NOW,
-                                                  actor=OPERATOR)
+    approved = seat_requests.approve_seat_request(
+        uow_factory(), request_id=pending.id, at=NOW, actor=OPERATOR
+    )
     assert (approved.status, approved.effective) == ("applied", "now")
     assert pool(uow_factory, account_id).capacity == 7
     assert len(ledger(uow_factory, account_id)) == entries_before + 1
@@ -115,19 +142,22 @@ def test_an_operator_may_reject_a_pending_increase_with_a_reason(uow_factory):
     pending = request(uow_factory, account_id, 7).request
 
     with pytest.raises(InvalidInput):
-        seat_requests.reject_seat_request(uow_factory(), request_id=pending.id, reason="  ",
-                                          at=NOW, actor=OPERATOR)
-    rejected = seat_requests.reject_seat_request(uow_factory(), request_id=pending.id,
-                                                 reason="Budget not approved", at=NOW,
-                                                 actor=OPERATOR)
+        seat_requests.reject_seat_request(
+            uow_factory(), request_id=pending.id, reason="  ", at=NOW, actor=OPERATOR
+        )
+    rejected = seat_requests.reject_seat_request(
+        uow_factory(), request_id=pending.id, reason="Budget not approved", at=NOW, actor=OPERATOR
+    )
 
     assert (rejected.status, rejected.reason) == ("rejected", "Budget not approved")
     assert seat_requests.get_seat_request(uow_factory(), request_id=pending.id).status == (
-        "rejected")
+        "rejected"
+    )
     assert pool(uow_factory, account_id).capacity == 5
     with pytest.raises(Conflict):
-        seat_requests.approve_seat_request(uow_factory(), request_id=pending.id, at=NOW,
-                                           actor=OPERATOR)
+        seat_requests.approve_seat_request(
+            uow_factory(), request_id=pending.id, at=NOW, actor=OPERATOR
+        )
 
 
 # --------------------------------------------------------------------------- decreases
@@ -143,13 +173,18 @@ def test_a_decrease_stays_pending_until_an_operator_approves_it_now(uow_factory)
     assert pending.message.startswith("\u22122 seats will be requested")
     assert pool(uow_factory, account_id).capacity == 5
 
-    applied = seat_requests.approve_seat_request(uow_factory(), request_id=pending.id, at=NOW,
-                                                 actor=OPERATOR, effective="now")
+    applied = seat_requests.approve_seat_request(
+        uow_factory(), request_id=pending.id, at=NOW, actor=OPERATOR, effective="now"
+    )
     assert (applied.status, applied.effective) == ("applied", "now")
     assert (pool(uow_factory, account_id).capacity, pool(uow_factory, account_id).in_use) == (3, 2)
     last = ledger(uow_factory, account_id)[-1]
     assert (last.kind, last.delta, last.capacity_after, last.purchased) == (
-        CAPACITY_CHANGED, -2, 3, False)
+        CAPACITY_CHANGED,
+        -2,
+        3,
+        False,
+    )
 
 
 def test_a_decrease_approved_for_the_renewal_is_scheduled_and_keeps_capacity_until_then(
@@ -159,16 +194,21 @@ def test_a_decrease_approved_for_the_renewal_is_scheduled_and_keeps_capacity_unt
     pending = request(uow_factory, account_id, 4).request
     entries_before = len(ledger(uow_factory, account_id))
 
-    scheduled = seat_requests.approve_seat_request(uow_factory(), request_id=pending.id, at=NOW,
-                                                   actor=OPERATOR)
+    scheduled = seat_requests.approve_seat_request(
+        uow_factory(), request_id=pending.id, at=NOW, actor=OPERATOR
+    )
 
     assert (scheduled.status, scheduled.effective) == ("scheduled", "renewal")
     assert pool(uow_factory, account_id).capacity == 5
     assert len(ledger(uow_factory, account_id)) == entries_before
     # a scheduled decrease may still be rejected before the renewal
-    rejected = seat_requests.reject_seat_request(uow_factory(), request_id=pending.id,
-                                                 reason="Customer changed their mind", at=NOW,
-                                                 actor=OPERATOR)
+    rejected = seat_requests.reject_seat_request(
+        uow_factory(),
+        request_id=pending.id,
+        reason="Customer changed their mind",
+        at=NOW,
+        actor=OPERATOR,
+    )
     assert rejected.status == "rejected"
 
 
@@ -178,19 +218,35 @@ def test_a_decrease_that_no_longer_fits_when_approved_now_is_refused_and_stays_p
     account_id = make_account(uow_factory)
     fill(uow_factory, account_id, 2)
     pending = request(uow_factory, account_id, 3).request
-    users.create_user(uow_factory(), account_id=account_id, email="late@example.com",
-                      first_name="Late", last_name="Comer", at=NOW, actor=OPERATOR)
-    users.create_user(uow_factory(), account_id=account_id, email="later@example.com",
-                      first_name="Later", last_name="Comer", at=NOW, actor=OPERATOR)
+    users.create_user(
+        uow_factory(),
+        account_id=account_id,
+        email="late@example.com",
+        first_name="Late",
+        last_name="Comer",
+        at=NOW,
+        actor=OPERATOR,
+    )
+    users.create_user(
+        uow_factory(),
+        account_id=account_id,
+        email="later@example.com",
+        first_name="Later",
+        last_name="Comer",
+        at=NOW,
+        actor=OPERATOR,
+    )
     entries_before = len(ledger(uow_factory, account_id))
 
     with pytest.raises(RuleRefusal) as refused:
-        seat_requests.approve_seat_request(uow_factory(), request_id=pending.id, at=NOW,
-                                           actor=OPERATOR, effective="now")
+        seat_requests.approve_seat_request(
+            uow_factory(), request_id=pending.id, at=NOW, actor=OPERATOR, effective="now"
+        )
 
     assert refused.value.extra["in_use"] == 4
     assert seat_requests.get_seat_request(uow_factory(), request_id=pending.id).status == (
-        "pending")
+        "pending"
+    )
     assert pool(uow_factory, account_id).capacity == 5
     assert len(ledger(uow_factory, account_id)) == entries_before
 
@@ -201,20 +257,23 @@ def test_an_increase_approved_after_capacity_passed_its_target_is_not_applied_as
     account_id = make_account(uow_factory, increase_approval="operator")
     to_seven = request(uow_factory, account_id, 7).request
     to_nine = request(uow_factory, account_id, 9).request
-    seat_requests.approve_seat_request(uow_factory(), request_id=to_nine.id, at=NOW,
-                                       actor=OPERATOR)
+    seat_requests.approve_seat_request(uow_factory(), request_id=to_nine.id, at=NOW, actor=OPERATOR)
     assert pool(uow_factory, account_id).capacity == 9
     entries_before = len(ledger(uow_factory, account_id))
 
     # 9 → 7 is now a decrease: it waits for the renewal like any decrease
-    decided = seat_requests.approve_seat_request(uow_factory(), request_id=to_seven.id,
-                                                 at=NOW, actor=OPERATOR)
+    decided = seat_requests.approve_seat_request(
+        uow_factory(), request_id=to_seven.id, at=NOW, actor=OPERATOR
+    )
 
     assert (decided.status, decided.effective) == ("scheduled", "renewal")
     assert pool(uow_factory, account_id).capacity == 9
     assert len(ledger(uow_factory, account_id)) == entries_before
-    assert all(e.delta > 0 for e in ledger(uow_factory, account_id)
-               if e.kind == CAPACITY_CHANGED and e.purchased)
+    assert all(
+        e.delta > 0
+        for e in ledger(uow_factory, account_id)
+        if e.kind == CAPACITY_CHANGED and e.purchased
+    )
 
 
 def test_a_decrease_approved_now_after_capacity_fell_below_its_target_is_charged_as_a_purchase(
@@ -223,12 +282,14 @@ def test_a_decrease_approved_now_after_capacity_fell_below_its_target_is_charged
     account_id = make_account(uow_factory)
     to_four = request(uow_factory, account_id, 4).request
     to_three = request(uow_factory, account_id, 3).request
-    seat_requests.approve_seat_request(uow_factory(), request_id=to_three.id, at=NOW,
-                                       actor=OPERATOR, effective="now")
+    seat_requests.approve_seat_request(
+        uow_factory(), request_id=to_three.id, at=NOW, actor=OPERATOR, effective="now"
+    )
     assert pool(uow_factory, account_id).capacity == 3
 
-    decided = seat_requests.approve_seat_request(uow_factory(), request_id=to_four.id, at=NOW,
-                                                 actor=OPERATOR)
+    decided = seat_requests.approve_seat_request(
+        uow_factory(), request_id=to_four.id, at=NOW, actor=OPERATOR
+    )
 
     assert (decided.status, decided.effective) == ("applied", "now")
     assert pool(uow_factory, account_id).capacity == 4
@@ -240,15 +301,18 @@ def test_a_decrease_approved_now_after_capacity_fell_below_its_target_is_charged
 
 
 def test_a_target_below_the_minimum_is_refused_with_the_exact_sentence(uow_factory):
-    account_id = make_account(uow_factory, {"module": "console", "capacity": 7, "minimum": 6,
-                                            "policy": "inactive_when_full"})
+    account_id = make_account(
+        uow_factory,
+        {"module": "console", "capacity": 7, "minimum": 6, "policy": "inactive_when_full"},
+    )
     entries_before = len(ledger(uow_factory, account_id))
 
     with pytest.raises(RuleRefusal) as refused:
         request(uow_factory, account_id, 5)
 
     assert refused.value.message == (
-        "The number of licenses cannot be less than the minimum set for your account")
+        "The number of licenses cannot be less than the minimum set for your account"
+    )
     assert refused.value.message == BELOW_MINIMUM
     assert refused.value.field == "target_capacity"
     assert stored_requests(uow_factory, account_id) == []
@@ -258,8 +322,7 @@ def test_a_target_below_the_minimum_is_refused_with_the_exact_sentence(uow_facto
 
 @pytest.mark.parametrize("policy", ["block", "inactive_when_full"])
 def test_a_target_below_the_seats_in_use_is_refused_under_a_capped_policy(uow_factory, policy):
-    account_id = make_account(uow_factory, {"module": "documents", "capacity": 3,
-                                            "policy": policy})
+    account_id = make_account(uow_factory, {"module": "documents", "capacity": 3, "policy": policy})
     fill(uow_factory, account_id, 3)
     entries_before = len(ledger(uow_factory, account_id))
 
@@ -274,15 +337,17 @@ def test_a_target_below_the_seats_in_use_is_refused_under_a_capped_policy(uow_fa
 
 
 def test_a_target_below_the_seats_in_use_is_accepted_under_true_up(uow_factory):
-    account_id = make_account(uow_factory, {"module": "console", "capacity": 3,
-                                            "policy": "true_up"})
+    account_id = make_account(
+        uow_factory, {"module": "console", "capacity": 3, "policy": "true_up"}
+    )
     fill(uow_factory, account_id, 3)
     assert request(uow_factory, account_id, 2).request.status == "pending"
 
 
 def test_a_request_on_a_metered_pool_is_refused(uow_factory):
-    account_id = make_account(uow_factory, {"module": "console", "policy": "metered",
-                                            "unit_price": "10.00"})
+    account_id = make_account(
+        uow_factory, {"module": "console", "policy": "metered", "unit_price": "10.00"}
+    )
     entries_before = len(ledger(uow_factory, account_id))
 
     with pytest.raises(RuleRefusal) as refused:
@@ -308,8 +373,9 @@ def test_a_request_for_the_current_capacity_is_refused(uow_factory):
 
 
 def test_a_target_below_the_seats_bought_by_auto_purchase_this_term_is_refused(uow_factory):
-    account_id = make_account(uow_factory, {"module": "console", "capacity": 2,
-                                            "policy": "auto_purchase"})
+    account_id = make_account(
+        uow_factory, {"module": "console", "capacity": 2, "policy": "auto_purchase"}
+    )
     fill(uow_factory, account_id, 3)  # the third one buys a seat: capacity 3, committed
     assert pool(uow_factory, account_id).capacity == 3
 
@@ -333,30 +399,35 @@ def test_a_preview_stores_nothing(uow_factory):
 
 
 def test_a_refused_preview_is_refused_like_the_request(uow_factory):
-    account_id = make_account(uow_factory, {"module": "console", "capacity": 7, "minimum": 6,
-                                            "policy": "block"})
+    account_id = make_account(
+        uow_factory, {"module": "console", "capacity": 7, "minimum": 6, "policy": "block"}
+    )
     with pytest.raises(RuleRefusal) as refused:
         request(uow_factory, account_id, 5, preview=True)
     assert refused.value.message == BELOW_MINIMUM
 
 
 def test_a_failed_request_or_approval_leaves_the_ledger_unchanged(uow_factory):
-    account_id = make_account(uow_factory, {"module": "console", "capacity": 5, "minimum": 2,
-                                            "policy": "block"},
-                              {"module": "usage", "policy": "metered", "unit_price": "1.00"})
+    account_id = make_account(
+        uow_factory,
+        {"module": "console", "capacity": 5, "minimum": 2, "policy": "block"},
+        {"module": "usage", "policy": "metered", "unit_price": "1.00"},
+    )
     fill(uow_factory, account_id, 3)
     applied = request(uow_factory, account_id, 6).request
     before = ledger(uow_factory, account_id)
 
     attempts: list[Callable[[], object]] = [
-        lambda: request(uow_factory, account_id, 1),           # below minimum
-        lambda: request(uow_factory, account_id, 2),           # below in use
+        lambda: request(uow_factory, account_id, 1),  # below minimum
+        lambda: request(uow_factory, account_id, 2),  # below in use
         lambda: request(uow_factory, account_id, 4, module="usage"),  # metered
-        lambda: request(uow_factory, account_id, -1),          # malformed
-        lambda: seat_requests.approve_seat_request(             # not pending
-            uow_factory(), request_id=applied.id, at=NOW, actor=OPERATOR),
-        lambda: seat_requests.approve_seat_request(             # bad effective
-            uow_factory(), request_id=applied.id, at=NOW, actor=OPERATOR, effective="later"),
+        lambda: request(uow_factory, account_id, -1),  # malformed
+        lambda: seat_requests.approve_seat_request(  # not pending
+            uow_factory(), request_id=applied.id, at=NOW, actor=OPERATOR
+        ),
+        lambda: seat_requests.approve_seat_request(  # bad effective
+            uow_factory(), request_id=applied.id, at=NOW, actor=OPERATOR, effective="later"
+        ),
     ]
     for attempt in attempts:
         with pytest.raises((RuleRefusal, InvalidInput, Conflict)):
@@ -372,10 +443,22 @@ def test_a_minimum_above_the_capacity_is_invalid_input(uow_factory):
     account = accounts.create_account(uow_factory(), name="Acme", currency="EUR", at=NOW)
     with pytest.raises(InvalidInput) as refused:
         accounts.create_contract(
-            uow_factory(), account_id=account.id, start_date=date(2026, 1, 1),
-            billing_interval="month", at=NOW, actor=OPERATOR,
-            pools=[{"module": "console", "capacity": 3, "minimum": 5, "unit_price": "30.00",
-                    "policy": "block"}])
+            uow_factory(),
+            account_id=account.id,
+            start_date=date(2026, 1, 1),
+            billing_interval="month",
+            at=NOW,
+            actor=OPERATOR,
+            pools=[
+                {
+                    "module": "console",
+                    "capacity": 3,
+                    "minimum": 5,
+                    "unit_price": "30.00",
+                    "policy": "block",
+                }
+            ],
+        )
     assert refused.value.field == "pools[0].minimum"
     assert accounts.list_contracts(uow_factory(), account_id=account.id) == []
     assert access.list_pools(uow_factory(), account_id=account.id) == []
@@ -385,26 +468,37 @@ def test_a_unit_price_with_more_decimals_than_the_currency_is_invalid_input(uow_
     account = accounts.create_account(uow_factory(), name="Acme", currency="EUR", at=NOW)
     with pytest.raises(InvalidInput) as refused:
         accounts.create_contract(
-            uow_factory(), account_id=account.id, start_date=date(2026, 1, 1),
-            billing_interval="month", at=NOW, actor=OPERATOR,
-            pools=[{"module": "console", "capacity": 3, "unit_price": "30.001",
-                    "policy": "block"}])
+            uow_factory(),
+            account_id=account.id,
+            start_date=date(2026, 1, 1),
+            billing_interval="month",
+            at=NOW,
+            actor=OPERATOR,
+            pools=[{"module": "console", "capacity": 3, "unit_price": "30.001", "policy": "block"}],
+        )
     assert refused.value.field == "pools[0].unit_price"
     assert accounts.list_contracts(uow_factory(), account_id=account.id) == []
 
 
 def test_a_contract_version_below_the_seats_in_use_of_a_block_pool_is_refused(uow_factory):
-    account_id = make_account(uow_factory, {"module": "documents", "capacity": 3,
-                                            "policy": "block"})
+    account_id = make_account(
+        uow_factory, {"module": "documents", "capacity": 3, "policy": "block"}
+    )
     fill(uow_factory, account_id, 3)
     entries_before = len(ledger(uow_factory, account_id))
 
     with pytest.raises(RuleRefusal) as refused:
         accounts.create_contract(
-            uow_factory(), account_id=account_id, start_date=date(2026, 3, 1),
-            billing_interval="month", at=NOW, actor=OPERATOR,
-            pools=[{"module": "documents", "capacity": 2, "unit_price": "30.00",
-                    "policy": "block"}])
+            uow_factory(),
+            account_id=account_id,
+            start_date=date(2026, 3, 1),
+            billing_interval="month",
+            at=NOW,
+            actor=OPERATOR,
+            pools=[
+                {"module": "documents", "capacity": 2, "unit_price": "30.00", "policy": "block"}
+            ],
+        )
 
     assert refused.value.field == "pools[0].capacity"
     assert len(accounts.list_contracts(uow_factory(), account_id=account_id)) == 1

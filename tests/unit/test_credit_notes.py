@@ -24,18 +24,47 @@ AT = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
 D = Decimal
 
 
-def invoice(subtotal: str, tax: str, *, currency: str = "EUR", status: str = "issued",
-            type: str = "invoice", number: str = "INV-2026-000007") -> IssuedInvoice:
+def invoice(
+    subtotal: str,
+    tax: str,
+    *,
+    currency: str = "EUR",
+    status: str = "issued",
+    type: str = "invoice",
+    number: str = "INV-2026-000007",
+) -> IssuedInvoice:
     sub, tx = D(subtotal), D(tax)
-    lines = [Line("recurring", "console", "console: 5 seats", 5, sub / 5, sub,
-                  date(2026, 2, 1), date(2026, 3, 1))]
+    lines = [
+        Line(
+            "recurring",
+            "console",
+            "console: 5 seats",
+            5,
+            sub / 5,
+            sub,
+            date(2026, 2, 1),
+            date(2026, 3, 1),
+        )
+    ]
     if tx:
         lines.append(Line("tax", None, "Tax 20%", 1, tx, tx, None, None))
     return IssuedInvoice(
-        id="inv_x", account_id="acc_x", number=number, key="period:2026-02-01", type=type,
-        kind="period", status=status, issued_at=datetime(2026, 2, 1, tzinfo=UTC),
-        currency=currency, lines=tuple(lines), subtotal=sub, tax=tx, total=sub + tx,
-        period_start=date(2026, 2, 1), period_end=date(2026, 3, 1))
+        id="inv_x",
+        account_id="acc_x",
+        number=number,
+        key="period:2026-02-01",
+        type=type,
+        kind="period",
+        status=status,
+        issued_at=datetime(2026, 2, 1, tzinfo=UTC),
+        currency=currency,
+        lines=tuple(lines),
+        subtotal=sub,
+        tax=tx,
+        total=sub + tx,
+        period_start=date(2026, 2, 1),
+        period_end=date(2026, 3, 1),
+    )
 
 
 def note(inv: IssuedInvoice, credited: str = "0", **kwargs: object):  # type: ignore[no-untyped-def]
@@ -47,6 +76,7 @@ def amounts(draft) -> list[tuple[str, Decimal]]:  # type: ignore[no-untyped-def]
 
 
 # --- amount (gross) ----------------------------------------------------------------
+
 
 def test_a_gross_amount_is_split_into_net_and_tax_in_the_invoice_proportion() -> None:
     draft = note(invoice("150.00", "30.00"), amount="60.00")
@@ -100,15 +130,26 @@ def test_the_draft_is_an_ad_hoc_credit_note_on_the_invoice_period() -> None:
 
 # --- lines (net) -------------------------------------------------------------------
 
+
 def test_net_lines_get_tax_at_the_invoice_rate_rounded_once_per_line() -> None:
-    draft = note(invoice("150.00", "30.00"), lines=[
-        CreditLineRequest("Goodwill", "25.00"), CreditLineRequest("Seat fix", "0.03")])
+    draft = note(
+        invoice("150.00", "30.00"),
+        lines=[CreditLineRequest("Goodwill", "25.00"), CreditLineRequest("Seat fix", "0.03")],
+    )
     # rate = 30.00 / 150.00 = 20 %: 25.00 → 5.00; 0.03 × 0.2 = 0.006 → 0.01
-    assert amounts(draft) == [("credit", D("25.00")), ("credit", D("0.03")),
-                              ("tax", D("5.00")), ("tax", D("0.01"))]
+    assert amounts(draft) == [
+        ("credit", D("25.00")),
+        ("credit", D("0.03")),
+        ("tax", D("5.00")),
+        ("tax", D("0.01")),
+    ]
     assert draft.total == D("30.04")
     assert [ln.description for ln in draft.lines] == [
-        "Goodwill", "Seat fix", "Tax on: Goodwill", "Tax on: Seat fix"]
+        "Goodwill",
+        "Seat fix",
+        "Tax on: Goodwill",
+        "Tax on: Seat fix",
+    ]
 
 
 def test_the_rate_is_the_invoice_effective_rate_not_a_rounded_percentage() -> None:
@@ -123,6 +164,7 @@ def test_lines_on_an_invoice_without_tax_carry_no_tax() -> None:
 
 
 # --- never more than what is left -----------------------------------------------------
+
 
 def test_a_credit_may_take_exactly_what_is_left_and_not_a_cent_more() -> None:
     inv = invoice("150.00", "30.00")
@@ -151,20 +193,21 @@ def test_a_zero_total_invoice_has_nothing_to_credit() -> None:
 
 # --- refusals ---------------------------------------------------------------------------
 
+
 def test_a_void_invoice_or_a_credit_note_cannot_be_credited() -> None:
     with pytest.raises(Conflict):
         note(invoice("150.00", "30.00", status="void"), amount="1.00")
     with pytest.raises(Conflict):
-        note(invoice("150.00", "30.00", type="credit_note", number="CN-2026-000001"),
-             amount="1.00")
+        note(invoice("150.00", "30.00", type="credit_note", number="CN-2026-000001"), amount="1.00")
 
 
 def test_a_paid_invoice_can_be_credited() -> None:
     assert note(invoice("150.00", "30.00", status="paid"), amount="1.00").total == D("1.00")
 
 
-@pytest.mark.parametrize("amount", ["0", "0.00", "-5.00", "abc", "1.001", "1e2", " 1.00", "",
-                                    1.5, True, "NaN"])
+@pytest.mark.parametrize(
+    "amount", ["0", "0.00", "-5.00", "abc", "1.001", "1e2", " 1.00", "", 1.5, True, "NaN"]
+)
 def test_malformed_zero_or_over_precise_amounts_are_refused(amount: object) -> None:
     with pytest.raises(InvalidInput) as refused:
         note(invoice("150.00", "30.00"), amount=amount)
@@ -185,17 +228,23 @@ def test_exactly_one_of_amount_or_lines() -> None:
         note(inv, amount="1.00", lines=[CreditLineRequest("a", "1.00")])
 
 
-@pytest.mark.parametrize(("lines", "field"), [
-    ([], "lines"),
-    ([CreditLineRequest("", "1.00")], "lines[0].description"),
-    ([CreditLineRequest("ok", "1.00"), CreditLineRequest("  ", "1.00")],
-     "lines[1].description"),
-    ([CreditLineRequest("ok", "0.00")], "lines[0].amount"),
-    ([CreditLineRequest("ok", "1.005")], "lines[0].amount"),
-    ([CreditLineRequest("bad\x00", "1.00")], "lines[0].description"),
-])
+@pytest.mark.parametrize(
+    ("lines", "field"),
+    [
+        ([], "lines"),
+        ([CreditLineRequest("", "1.00")], "lines[0].description"),
+        (
+            [CreditLineRequest("ok", "1.00"), CreditLineRequest("  ", "1.00")],
+            "lines[1].description",
+        ),
+        ([CreditLineRequest("ok", "0.00")], "lines[0].amount"),
+        ([CreditLineRequest("ok", "1.005")], "lines[0].amount"),
+        ([CreditLineRequest("bad\x00", "1.00")], "lines[0].description"),
+    ],
+)
 def test_malformed_lines_are_refused_naming_the_field(
-        lines: list[CreditLineRequest], field: str) -> None:
+    lines: list[CreditLineRequest], field: str
+) -> None:
     with pytest.raises(InvalidInput) as refused:
         note(invoice("150.00", "30.00"), lines=lines)
     assert refused.value.field == field
@@ -211,6 +260,7 @@ def test_a_reason_is_required(reason: object) -> None:
 
 # --- property ---------------------------------------------------------------------------
 
+
 @st.composite
 def invoices_and_requests(draw):  # type: ignore[no-untyped-def]
     currency = draw(st.sampled_from(["EUR", "JPY", "BHD"]))
@@ -219,20 +269,25 @@ def invoices_and_requests(draw):  # type: ignore[no-untyped-def]
     rate = draw(st.sampled_from([D(0), D(5), D("7.5"), D(19), D(20), D("21.275"), D(100)]))
     tax = round_line(subtotal * rate / 100, currency)
     top = int((subtotal + tax) / q) + 5
-    requests = draw(st.lists(
-        st.one_of(
-            st.integers(0, max(top, 1)).map(lambda n: ("amount", n * q)),
-            st.lists(st.integers(0, max(top // 2, 1)).map(lambda n: n * q),
-                     min_size=1, max_size=4).map(lambda xs: ("lines", xs)),
-        ),
-        max_size=12))
+    requests = draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, max(top, 1)).map(lambda n: ("amount", n * q)),
+                st.lists(
+                    st.integers(0, max(top // 2, 1)).map(lambda n: n * q), min_size=1, max_size=4
+                ).map(lambda xs: ("lines", xs)),
+            ),
+            max_size=12,
+        )
+    )
     return currency, subtotal, tax, requests
 
 
 @settings(max_examples=400, deadline=None)
 @given(invoices_and_requests())
 def test_credits_never_exceed_the_invoice_and_each_note_totals_its_request(
-        case: tuple[str, Decimal, Decimal, list[tuple[str, object]]]) -> None:
+    case: tuple[str, Decimal, Decimal, list[tuple[str, object]]],
+) -> None:
     currency, subtotal, tax, requests = case
     places = MINOR_UNITS[currency]
     inv = invoice(f"{subtotal:.{places}f}", f"{tax:.{places}f}", currency=currency)
@@ -241,20 +296,30 @@ def test_credits_never_exceed_the_invoice_and_each_note_totals_its_request(
         left = inv.total - credited
         try:
             if mode == "amount":
-                draft = credit_note(inv, credited=credited, key="k", issued_at=AT,
-                                    amount=f"{value:.{places}f}")
+                draft = credit_note(
+                    inv, credited=credited, key="k", issued_at=AT, amount=f"{value:.{places}f}"
+                )
             else:
-                draft = credit_note(inv, credited=credited, key="k", issued_at=AT, lines=[
-                    CreditLineRequest(f"line {i}", f"{v:.{places}f}")
-                    for i, v in enumerate(value)])
+                draft = credit_note(
+                    inv,
+                    credited=credited,
+                    key="k",
+                    issued_at=AT,
+                    lines=[
+                        CreditLineRequest(f"line {i}", f"{v:.{places}f}")
+                        for i, v in enumerate(value)
+                    ],
+                )
         except InvalidInput as refused:
             # refused only for a zero amount or for exceeding what is left
             if mode == "amount":
                 assert value == 0 or value > left, (value, left, refused.message)
             continue
         # every line is positive and in minor units; totals are sums of lines
-        assert all(ln.amount >= 0 and ln.amount == ln.amount.quantize(quantum(currency))
-                   for ln in draft.lines)
+        assert all(
+            ln.amount >= 0 and ln.amount == ln.amount.quantize(quantum(currency))
+            for ln in draft.lines
+        )
         assert draft.total == sum((ln.amount for ln in draft.lines), D(0))
         if mode == "amount":
             assert draft.total == value, "a gross credit totals exactly its amount"

@@ -29,10 +29,27 @@ from seatledger.domain.money import (
 @pytest.mark.parametrize(
     ("currency", "digits"),
     [
-        *[(c, 2) for c in "EUR USD GBP CHF SEK NOK DKK PLN CZK CAD AUD NZD INR".split()],
+        *[
+            (c, 2)
+            for c in [
+                "EUR",
+                "USD",
+                "GBP",
+                "CHF",
+                "SEK",
+                "NOK",
+                "DKK",
+                "PLN",
+                "CZK",
+                "CAD",
+                "AUD",
+                "NZD",
+                "INR",
+            ]
+        ],
         ("JPY", 0),
         ("KRW", 0),
-        *[(c, 3) for c in "BHD KWD OMR JOD TND".split()],
+        *[(c, 3) for c in ["BHD", "KWD", "OMR", "JOD", "TND"]],
     ],
 )
 def test_each_currency_has_its_iso_minor_unit(currency: str, digits: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import calendar
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -96,12 +96,12 @@ def test_a_period_is_half_open_and_counts_its_days() -> None:
 
 def test_a_period_starts_and_ends_at_midnight_utc() -> None:
     period = Period(D(2026, 3, 1), D(2026, 4, 1))
-    assert period.start_instant == datetime(2026, 3, 1, tzinfo=timezone.utc)
-    assert period.end_instant == datetime(2026, 4, 1, tzinfo=timezone.utc)
-    assert period.start_instant.tzinfo is timezone.utc
+    assert period.start_instant == datetime(2026, 3, 1, tzinfo=UTC)
+    assert period.end_instant == datetime(2026, 4, 1, tzinfo=UTC)
+    assert period.start_instant.tzinfo is UTC
     assert period.end_instant.utcoffset() == timedelta(0)
-    assert period.contains_instant(datetime(2026, 3, 31, 23, 59, 59, 999999, timezone.utc))
-    assert not period.contains_instant(datetime(2026, 4, 1, tzinfo=timezone.utc))
+    assert period.contains_instant(datetime(2026, 3, 31, 23, 59, 59, 999999, UTC))
+    assert not period.contains_instant(datetime(2026, 4, 1, tzinfo=UTC))
     # 00:30 on 1 March in UTC+1 is still 28 February in UTC
     plus_one = timezone(timedelta(hours=1))
     assert not period.contains_instant(datetime(2026, 3, 1, 0, 30, tzinfo=plus_one))
@@ -123,7 +123,7 @@ def test_a_period_must_end_after_it_starts(start: date, end: date) -> None:
 
 def test_a_period_is_made_of_dates_not_datetimes() -> None:
     with pytest.raises(TypeError):
-        Period(datetime(2026, 3, 1, tzinfo=timezone.utc), D(2026, 4, 1))  # type: ignore[arg-type]
+        Period(datetime(2026, 3, 1, tzinfo=UTC), D(2026, 4, 1))  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         Period(D(2026, 3, 1), D(2026, 4, 1)).contains(datetime(2026, 3, 5))
 
@@ -324,15 +324,11 @@ def test_there_is_no_period_before_the_first_or_after_the_contract_end(n: int) -
 
 
 def test_contract_months_are_calendar_months_for_a_start_on_the_first() -> None:
-    assert month_containing(D(2026, 1, 1), D(2026, 3, 17)) == Period(
-        D(2026, 3, 1), D(2026, 4, 1)
-    )
+    assert month_containing(D(2026, 1, 1), D(2026, 3, 17)) == Period(D(2026, 3, 1), D(2026, 4, 1))
 
 
 def test_contract_months_are_anchored_like_the_billing_periods() -> None:
-    assert month_containing(D(2026, 1, 31), D(2026, 3, 1)) == Period(
-        D(2026, 2, 28), D(2026, 3, 31)
-    )
+    assert month_containing(D(2026, 1, 31), D(2026, 3, 1)) == Period(D(2026, 2, 28), D(2026, 3, 31))
     assert month_containing(D(2026, 1, 15), D(2026, 3, 14)) == Period(
         D(2026, 2, 15), D(2026, 3, 15)
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from seatledger.domain.proration import (
     prorate_by_seconds,
 )
 
-UTC = timezone.utc
+UTC = UTC
 APRIL_2026 = Period(date(2026, 4, 1), date(2026, 5, 1))  # 30 days
 MARCH_2026 = Period(date(2026, 3, 1), date(2026, 4, 1))  # 31 days
 
@@ -288,7 +288,10 @@ def test_months_left_must_be_within_the_period(m: int, months: int) -> None:
 def test_months_must_be_whole_numbers() -> None:
     with pytest.raises(TypeError):
         fraction_of_months(
-            quantity=1, unit_price=Decimal("120.00"), m=1.5, M=12  # type: ignore[arg-type]
+            quantity=1,
+            unit_price=Decimal("120.00"),
+            m=1.5,
+            M=12,  # type: ignore[arg-type]
         )
 
 
@@ -361,9 +364,7 @@ def test_by_seconds_at_midnight_agrees_with_by_days(
     quantity: int, unit_price: Decimal, period: Period, day: int
 ) -> None:
     effective_day = period.start + timedelta(days=day % period.days)
-    midnight = datetime(
-        effective_day.year, effective_day.month, effective_day.day, tzinfo=UTC
-    )
+    midnight = datetime(effective_day.year, effective_day.month, effective_day.day, tzinfo=UTC)
     common = {"quantity": quantity, "unit_price": unit_price, "period": period}
     assert prorate_by_seconds(effective=midnight, **common) == prorate_by_days(
         effective=effective_day, **common
@@ -398,17 +399,16 @@ def test_true_up_months_sum_to_the_full_price(
     left = fraction_of_months(quantity=quantity, unit_price=unit_price, m=m, M=months)
     used = fraction_of_months(quantity=quantity, unit_price=unit_price, m=months - m, M=months)
     assert abs(left + used - Decimal(quantity) * unit_price) < Decimal("1e-20")
-    assert fraction_of_months(
-        quantity=quantity, unit_price=unit_price, m=months, M=months
-    ) == Decimal(quantity) * unit_price
+    assert (
+        fraction_of_months(quantity=quantity, unit_price=unit_price, m=months, M=months)
+        == Decimal(quantity) * unit_price
+    )
 
 
 # --- purity --------------------------------------------------------------------------------
 
 
-def test_the_proration_module_imports_only_the_standard_library_and_never_reads_the_clock() -> (
-    None
-):
+def test_the_proration_module_imports_only_the_standard_library_and_never_reads_the_clock() -> None:
     source = Path(proration_module.__file__).read_text(encoding="utf-8")
     tree = ast.parse(source)
     imported = {

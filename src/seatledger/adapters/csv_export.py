@@ -18,9 +18,22 @@ from seatledger.domain.invoicing import IssuedInvoice
 from seatledger.domain.money import format_amount
 
 COLUMNS = (
-    "number", "account_id", "type", "kind", "status", "issued_at", "currency",
-    "line_kind", "module", "description", "quantity", "unit_price", "amount",
-    "line_period_start", "line_period_end", "invoice_total",
+    "number",
+    "account_id",
+    "type",
+    "kind",
+    "status",
+    "issued_at",
+    "currency",
+    "line_kind",
+    "module",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "line_period_start",
+    "line_period_end",
+    "invoice_total",
 )
 
 # Spreadsheets execute a cell starting with one of these as a formula (CSV
@@ -38,10 +51,19 @@ def invoice_rows(invoices: Iterable[IssuedInvoice]) -> Iterator[list[str]]:
         c = inv.currency
         for ln in inv.lines:
             yield [
-                inv.number, inv.account_id, inv.type, inv.kind, inv.status,
-                inv.issued_at.isoformat(), c,
-                ln.kind, ln.module or "", _text(ln.description), str(ln.quantity),
-                format_amount(ln.unit_price, c), format_amount(ln.amount, c),
+                inv.number,
+                inv.account_id,
+                inv.type,
+                inv.kind,
+                inv.status,
+                inv.issued_at.isoformat(),
+                c,
+                ln.kind,
+                ln.module or "",
+                _text(ln.description),
+                str(ln.quantity),
+                format_amount(ln.unit_price, c),
+                format_amount(ln.amount, c),
                 ln.period_start.isoformat() if ln.period_start else "",
                 ln.period_end.isoformat() if ln.period_end else "",
                 format_amount(inv.total, c),

@@ -20,28 +20,37 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES),
-                      autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env
 
 
-def render_invoice_html(invoice: IssuedInvoice, account: Account, *,
-                        credited_number: str | None = None) -> str:
+def render_invoice_html(
+    invoice: IssuedInvoice, account: Account, *, credited_number: str | None = None
+) -> str:
     c = invoice.currency
-    return _environment().get_template("invoice.html").render(
-        invoice=invoice,
-        account=account,
-        credited_number=credited_number,
-        is_credit_note=invoice.type == "credit_note",
-        tax_lines=[ln for ln in invoice.lines if ln.kind == "tax"],
-        money=lambda amount: format_amount(amount, c),
-        issued_at=invoice.issued_at.strftime("%Y-%m-%d %H:%M UTC"),
+    return (
+        _environment()
+        .get_template("invoice.html")
+        .render(
+            invoice=invoice,
+            account=account,
+            credited_number=credited_number,
+            is_credit_note=invoice.type == "credit_note",
+            tax_lines=[ln for ln in invoice.lines if ln.kind == "tax"],
+            money=lambda amount: format_amount(amount, c),
+            issued_at=invoice.issued_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
     )
 
 
-def render_invoice_pdf(invoice: IssuedInvoice, account: Account, *,
-                       credited_number: str | None = None) -> bytes:
+def render_invoice_pdf(
+    invoice: IssuedInvoice, account: Account, *, credited_number: str | None = None
+) -> bytes:
     """The printable document; ``credited_number`` is the invoice a credit note credits."""
     from weasyprint import HTML  # heavy import: only when a PDF is asked for
 

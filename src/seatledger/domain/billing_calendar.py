@@ -102,7 +102,7 @@ def coverages(contracts: list[Contract]) -> list[Coverage]:
     out: list[Coverage] = []
     for i, c in enumerate(ordered):
         end = c.end_date + timedelta(days=1) if c.end_date else None
-        later = [n.start_date for n in ordered[i + 1:]]
+        later = [n.start_date for n in ordered[i + 1 :]]
         if later:
             nxt = min(later)
             end = min(end, nxt) if end else nxt

@@ -116,5 +116,7 @@ def check_seats_may_be_taken(end_date: date | None, day: date) -> None:
     """After the newest version's ``end_date`` (inclusive), no seat can be taken."""
     if end_date is not None and day > end_date:
         raise ContractEnded(
-            f"The contract ended on {end_date}: no seat can be taken.", field="contract",
-            end_date=end_date.isoformat())
+            f"The contract ended on {end_date}: no seat can be taken.",
+            field="contract",
+            end_date=end_date.isoformat(),
+        )

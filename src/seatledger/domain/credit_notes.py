@@ -64,21 +64,22 @@ def remaining_credit(invoice: IssuedInvoice, credited: Decimal) -> Decimal:
 def check_creditable(invoice: IssuedInvoice) -> None:
     """Only a live invoice can be credited: not a credit note, not a void invoice."""
     if invoice.type == CREDIT_NOTE:
-        raise Conflict(f"{invoice.number} is a credit note; only invoices can be credited",
-                       field="invoice_id")
+        raise Conflict(
+            f"{invoice.number} is a credit note; only invoices can be credited", field="invoice_id"
+        )
     if invoice.status == "void":
-        raise Conflict(f"invoice {invoice.number} is void; a void invoice cannot be credited",
-                       field="invoice_id")
+        raise Conflict(
+            f"invoice {invoice.number} is void; a void invoice cannot be credited",
+            field="invoice_id",
+        )
 
 
 def check_reason(reason: object) -> str:
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("reason is required: say why the invoice is credited",
-                           field="reason")
+        raise InvalidInput("reason is required: say why the invoice is credited", field="reason")
     reason = reason.strip()
     if len(reason) > MAX_REASON_LENGTH:
-        raise InvalidInput(f"reason is longer than {MAX_REASON_LENGTH} characters",
-                           field="reason")
+        raise InvalidInput(f"reason is longer than {MAX_REASON_LENGTH} characters", field="reason")
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in reason):
         raise InvalidInput("reason must not contain control characters", field="reason")
     return reason
@@ -101,8 +102,10 @@ def credit_note(
     ``amount``, or ``lines`` / ``lines[i].…`` for the lines form)."""
     check_creditable(invoice)
     if (amount is None) == (lines is None):
-        raise InvalidInput("give either amount (gross) or lines (net), not both and not neither",
-                           field="amount" if amount is None else "lines")
+        raise InvalidInput(
+            "give either amount (gross) or lines (net), not both and not neither",
+            field="amount" if amount is None else "lines",
+        )
     if amount is not None:
         body = _lines_for_amount(invoice, _positive(amount, invoice.currency, field="amount"))
         field = "amount"
@@ -110,8 +113,13 @@ def credit_note(
         body = _lines_for_lines(invoice, lines or ())
         field = "lines"
     draft = DraftInvoice(
-        key=key, kind="ad_hoc", issued_at=issued_at, currency=invoice.currency,
-        lines=body, period_start=invoice.period_start, period_end=invoice.period_end,
+        key=key,
+        kind="ad_hoc",
+        issued_at=issued_at,
+        currency=invoice.currency,
+        lines=body,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
         type=CREDIT_NOTE,
     )
     left = remaining_credit(invoice, credited)
@@ -122,7 +130,8 @@ def credit_note(
             f"invoice {invoice.number}: {format_amount(left, c)} {c} "
             f"(total {format_amount(invoice.total, c)}, already credited "
             f"{format_amount(credited, c)})",
-            field=field, remaining=format_amount(left, c),
+            field=field,
+            remaining=format_amount(left, c),
         )
     return draft
 
@@ -138,8 +147,7 @@ def _positive(value: object, currency: str, *, field: str) -> Decimal:
 
 
 def _credit_line(invoice: IssuedInvoice, description: str, net: Decimal) -> Line:
-    return Line("credit", None, description, 1, net, net,
-                invoice.period_start, invoice.period_end)
+    return Line("credit", None, description, 1, net, net, invoice.period_start, invoice.period_end)
 
 
 def _tax_line(invoice: IssuedInvoice, description: str, tax: Decimal) -> Line:
@@ -156,12 +164,15 @@ def _lines_for_amount(invoice: IssuedInvoice, gross: Decimal) -> tuple[Line, ...
     with localcontext(MONEY_CONTEXT):
         net = round_line(gross * invoice.subtotal / invoice.total, invoice.currency)
         tax = gross - net
-    return (_credit_line(invoice, description, net),
-            _tax_line(invoice, f"Tax share of the credit on invoice {invoice.number}", tax))
+    return (
+        _credit_line(invoice, description, net),
+        _tax_line(invoice, f"Tax share of the credit on invoice {invoice.number}", tax),
+    )
 
 
-def _lines_for_lines(invoice: IssuedInvoice,
-                     requested: Sequence[CreditLineRequest]) -> tuple[Line, ...]:
+def _lines_for_lines(
+    invoice: IssuedInvoice, requested: Sequence[CreditLineRequest]
+) -> tuple[Line, ...]:
     if not requested:
         raise InvalidInput("lines must hold at least one line", field="lines")
     if len(requested) > MAX_LINES:
@@ -187,8 +198,9 @@ def _description(value: object, *, field: str) -> str:
         raise InvalidInput("a credit line needs a description", field=field)
     value = value.strip()
     if len(value) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidInput(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters",
-                           field=field)
+        raise InvalidInput(
+            f"description is longer than {MAX_DESCRIPTION_LENGTH} characters", field=field
+        )
     if any(ord(ch) < 32 for ch in value):
         raise InvalidInput("description must not contain control characters", field=field)
     return value

@@ -88,21 +88,25 @@ class BillingInputs:
 
 # --- projections of the ledger ----------------------------------------------------
 
+
 def capacity_for_recurring(ledger: list[LedgerEntry], module: str, at: datetime) -> int:
     """Capacity in force at a period start: every change before it, and the
     changes at that very instant that are not purchases (the true-up closing
     then, a contract version, a decrease at renewal). A purchase at or after
     the period start is charged as proration only."""
     return sum(
-        e.delta for e in ledger
-        if e.kind == CAPACITY_CHANGED and e.module == module
+        e.delta
+        for e in ledger
+        if e.kind == CAPACITY_CHANGED
+        and e.module == module
         and (e.at < at or (e.at == at and not e.purchased))
     )
 
 
 def capacity_before(ledger: list[LedgerEntry], module: str, at: datetime) -> int:
-    return sum(e.delta for e in ledger
-               if e.kind == CAPACITY_CHANGED and e.module == module and e.at < at)
+    return sum(
+        e.delta for e in ledger if e.kind == CAPACITY_CHANGED and e.module == module and e.at < at
+    )
 
 
 def seats_held_before(ledger: list[LedgerEntry], module: str, at: datetime) -> int:
@@ -122,13 +126,15 @@ def seat_days(ledger: list[LedgerEntry], module: str, period: Period) -> int:
     any moment of that day (seed 003)."""
     open_since: dict[str, datetime] = {}
     intervals: dict[str, list[tuple[datetime, datetime]]] = {}
-    for e in sorted((e for e in ledger if e.module == module and e.user_id),
-                    key=lambda e: (e.at, e.id or 0)):
+    for e in sorted(
+        (e for e in ledger if e.module == module and e.user_id), key=lambda e: (e.at, e.id or 0)
+    ):
         if e.kind == SEAT_TAKEN:
             open_since.setdefault(e.user_id, e.at)  # type: ignore[arg-type]
         elif e.kind == SEAT_RELEASED and e.user_id in open_since:
             intervals.setdefault(e.user_id, []).append(  # type: ignore[arg-type]
-                (open_since.pop(e.user_id), e.at))  # type: ignore[arg-type]
+                (open_since.pop(e.user_id), e.at)
+            )  # type: ignore[arg-type]
     end = period.end_instant
     for user_id, start in open_since.items():
         intervals.setdefault(user_id, []).append((start, max(start, end)))
@@ -143,10 +149,7 @@ def seat_days(ledger: list[LedgerEntry], module: str, period: Period) -> int:
             # a day d counts when [start, stop) meets [d 00:00, d+1 00:00), and a
             # zero-length hold counts for its day ("at any moment of that day").
             first = max(start.date(), period.start)
-            if stop <= start:
-                last = start.date()
-            else:
-                last = (stop - timedelta(microseconds=1)).date()
+            last = start.date() if stop <= start else (stop - timedelta(microseconds=1)).date()
             last = min(last, period.end - timedelta(days=1))
             if first <= last:
                 days.append((first, last))
@@ -164,28 +167,59 @@ def seat_days(ledger: list[LedgerEntry], module: str, period: Period) -> int:
 
 
 def purchases(ledger: list[LedgerEntry], module: str | None = None) -> list[LedgerEntry]:
-    return [e for e in ledger
-            if e.kind == CAPACITY_CHANGED and e.purchased and e.delta > 0
-            and e.cause in PURCHASE_CAUSES and (module is None or e.module == module)]
+    return [
+        e
+        for e in ledger
+        if e.kind == CAPACITY_CHANGED
+        and e.purchased
+        and e.delta > 0
+        and e.cause in PURCHASE_CAUSES
+        and (module is None or e.module == module)
+    ]
 
 
 # --- lines ----------------------------------------------------------------------
 
-def _line(kind: str, module: str | None, description: str, quantity: int, unit_price: Decimal,
-          exact: Decimal, currency: str, period: Period | None) -> Line:
-    return Line(kind, module, description, quantity, unit_price, round_line(exact, currency),
-                period.start if period else None, period.end if period else None)
+
+def _line(
+    kind: str,
+    module: str | None,
+    description: str,
+    quantity: int,
+    unit_price: Decimal,
+    exact: Decimal,
+    currency: str,
+    period: Period | None,
+) -> Line:
+    return Line(
+        kind,
+        module,
+        description,
+        quantity,
+        unit_price,
+        round_line(exact, currency),
+        period.start if period else None,
+        period.end if period else None,
+    )
 
 
-def recurring_line(terms: PoolTerms, capacity: int, period: Period, full_days: int,
-                   currency: str) -> Line:
+def recurring_line(
+    terms: PoolTerms, capacity: int, period: Period, full_days: int, currency: str
+) -> Line:
     # NOTE: amount = max(capacity, minimum) × unit_price, × days / full days for a cut period.
     qty = max(capacity, terms.minimum)
     with localcontext(MONEY_CONTEXT):
         exact = qty * terms.unit_price * period.days / full_days
-    return _line("recurring", terms.module,
-                 f"{terms.module}: {qty} seats {period.start} – {period.end}", qty,
-                 terms.unit_price, exact, currency, period)
+    return _line(
+        "recurring",
+        terms.module,
+        f"{terms.module}: {qty} seats {period.start} – {period.end}",
+        qty,
+        terms.unit_price,
+        exact,
+        currency,
+        period,
+    )
 
 
 def proration_line(entry: LedgerEntry, inputs: BillingInputs) -> Line | None:
@@ -199,19 +233,34 @@ def proration_line(entry: LedgerEntry, inputs: BillingInputs) -> Line | None:
     # NOTE: amount = quantity × unit_price × (D − d + 1) / D (days), or × seconds left / seconds.
     # A period cut by the contract end is prorated against its full length.
     full = Period(period.start, period.start + timedelta(days=full_days))
-    exact = prorate(method=terms.proration, quantity=entry.delta, unit_price=terms.unit_price,
-                    period=full, effective=effective)
+    exact = prorate(
+        method=terms.proration,
+        quantity=entry.delta,
+        unit_price=terms.unit_price,
+        period=full,
+        effective=effective,
+    )
     if period.end < full.end:
         with localcontext(MONEY_CONTEXT):
-            cut = prorate(method=terms.proration, quantity=entry.delta,
-                          unit_price=terms.unit_price, period=full,
-                          effective=instant(period.end))
+            cut = prorate(
+                method=terms.proration,
+                quantity=entry.delta,
+                unit_price=terms.unit_price,
+                period=full,
+                effective=instant(period.end),
+            )
             exact -= cut
     noun = "seat" if entry.delta == 1 else "seats"
-    return _line("proration", entry.module,
-                 f"{entry.module}: +{entry.delta} {noun} from {effective.date()} ({entry.cause})",
-                 entry.delta, terms.unit_price, exact, inputs.currency,
-                 Period(effective.date(), period.end))
+    return _line(
+        "proration",
+        entry.module,
+        f"{entry.module}: +{entry.delta} {noun} from {effective.date()} ({entry.cause})",
+        entry.delta,
+        terms.unit_price,
+        exact,
+        inputs.currency,
+        Period(effective.date(), period.end),
+    )
 
 
 def true_up_line(entry: LedgerEntry, inputs: BillingInputs) -> Line | None:
@@ -225,13 +274,20 @@ def true_up_line(entry: LedgerEntry, inputs: BillingInputs) -> Line | None:
     # NOTE: M is the interval's months (12 for a yearly contract) and m the months
     # left IN THE PERIOD AS BILLED: a period cut short by end_date leaves fewer
     # months (a yearly contract ending 30 June trued up in June: 1/12, not 7/12).
-    m, big_m = months_left_in_period(period, cov.start, month_day,
-                                     interval=cov.contract.billing_interval)
+    m, big_m = months_left_in_period(
+        period, cov.start, month_day, interval=cov.contract.billing_interval
+    )
     exact = fraction_of_months(quantity=entry.delta, unit_price=terms.unit_price, m=m, M=big_m)
-    return _line("true_up", entry.module,
-                 f"{entry.module}: true-up +{entry.delta} × {m}/{big_m} of the period",
-                 entry.delta, terms.unit_price, exact, inputs.currency,
-                 Period(_month_start(cov, month_day), period.end))
+    return _line(
+        "true_up",
+        entry.module,
+        f"{entry.module}: true-up +{entry.delta} × {m}/{big_m} of the period",
+        entry.delta,
+        terms.unit_price,
+        exact,
+        inputs.currency,
+        Period(_month_start(cov, month_day), period.end),
+    )
 
 
 def _month_start(cov: Coverage, day: date) -> date:
@@ -241,16 +297,22 @@ def _month_start(cov: Coverage, day: date) -> date:
     return day
 
 
-def metered_line(terms: PoolTerms, inputs: BillingInputs, period: Period,
-                 full_days: int) -> Line:
+def metered_line(terms: PoolTerms, inputs: BillingInputs, period: Period, full_days: int) -> Line:
     # NOTE: amount = max(unit_price × seat_days / D, minimum × unit_price), in arrears.
     days = seat_days(inputs.ledger, terms.module, period)
     with localcontext(MONEY_CONTEXT):
         usage = terms.unit_price * days / full_days
         floor = terms.minimum * terms.unit_price * period.days / full_days
-    return _line("metered", terms.module,
-                 f"{terms.module}: {days} user-days of {full_days}", days, terms.unit_price,
-                 max(usage, floor), inputs.currency, period)
+    return _line(
+        "metered",
+        terms.module,
+        f"{terms.module}: {days} user-days of {full_days}",
+        days,
+        terms.unit_price,
+        max(usage, floor),
+        inputs.currency,
+        period,
+    )
 
 
 def tax_line(lines: list[Line], rate: Decimal | None, currency: str) -> Line | None:
@@ -259,8 +321,16 @@ def tax_line(lines: list[Line], rate: Decimal | None, currency: str) -> Line | N
     subtotal = sum((ln.amount for ln in lines), Decimal(0))
     with localcontext(MONEY_CONTEXT):
         exact = subtotal * rate / 100
-    return Line("tax", None, f"Tax {rate}%", 1, round_line(exact, currency),
-                round_line(exact, currency), None, None)
+    return Line(
+        "tax",
+        None,
+        f"Tax {rate}%",
+        1,
+        round_line(exact, currency),
+        round_line(exact, currency),
+        None,
+        None,
+    )
 
 
 def _with_tax(lines: list[Line], inputs: BillingInputs) -> tuple[Line, ...]:
@@ -269,6 +339,7 @@ def _with_tax(lines: list[Line], inputs: BillingInputs) -> tuple[Line, ...]:
 
 
 # --- documents ------------------------------------------------------------------
+
 
 def charge_invoice(entry: LedgerEntry, inputs: BillingInputs) -> DraftInvoice | None:
     """An ``immediate`` purchase: an ad-hoc invoice of its own, at once (seed 004:
@@ -279,9 +350,15 @@ def charge_invoice(entry: LedgerEntry, inputs: BillingInputs) -> DraftInvoice | 
     line = proration_line(entry, inputs)
     if line is None:
         return None
-    return DraftInvoice(key=f"charge:{entry.id}", kind="ad_hoc", issued_at=entry.at,
-                        currency=inputs.currency, lines=_with_tax([line], inputs),
-                        period_start=line.period_start, period_end=line.period_end)
+    return DraftInvoice(
+        key=f"charge:{entry.id}",
+        kind="ad_hoc",
+        issued_at=entry.at,
+        currency=inputs.currency,
+        lines=_with_tax([line], inputs),
+        period_start=line.period_start,
+        period_end=line.period_end,
+    )
 
 
 def _true_up_lines_at(at: datetime, inputs: BillingInputs) -> list[Line]:
@@ -299,13 +376,20 @@ def true_up_invoice(at: datetime, inputs: BillingInputs) -> DraftInvoice | None:
     lines = _true_up_lines_at(at, inputs)
     if not lines:
         return None
-    return DraftInvoice(key=f"true_up:{at.date()}", kind="ad_hoc", issued_at=at,
-                        currency=inputs.currency, lines=_with_tax(lines, inputs),
-                        period_start=lines[0].period_start, period_end=lines[0].period_end)
+    return DraftInvoice(
+        key=f"true_up:{at.date()}",
+        kind="ad_hoc",
+        issued_at=at,
+        currency=inputs.currency,
+        lines=_with_tax(lines, inputs),
+        period_start=lines[0].period_start,
+        period_end=lines[0].period_end,
+    )
 
 
-def _arrears(inputs: BillingInputs, ended: tuple[Coverage, Period, int] | None,
-             at: datetime) -> list[Line]:
+def _arrears(
+    inputs: BillingInputs, ended: tuple[Coverage, Period, int] | None, at: datetime
+) -> list[Line]:
     """What the period just ended owes: metered usage, the true-up closing at
     ``at``, and ``next_invoice`` purchases made in it."""
     lines = _true_up_lines_at(at, inputs)
@@ -340,8 +424,9 @@ def _previous_period(inputs: BillingInputs, day: date) -> tuple[Coverage, Period
     return cov, period, full_days
 
 
-def period_invoice(cov: Coverage, period: Period, full_days: int,
-                   inputs: BillingInputs) -> DraftInvoice:
+def period_invoice(
+    cov: Coverage, period: Period, full_days: int, inputs: BillingInputs
+) -> DraftInvoice:
     """Issued at ``period_start``, also when its total is 0.00: the period's
     recurring lines in advance, then the arrears of the period just ended."""
     at = period.start_instant
@@ -352,9 +437,15 @@ def period_invoice(cov: Coverage, period: Period, full_days: int,
         capacity = capacity_for_recurring(inputs.ledger, terms.module, at)
         lines.append(recurring_line(terms, capacity, period, full_days, inputs.currency))
     lines += _arrears(inputs, _previous_period(inputs, period.start), at)
-    return DraftInvoice(key=f"period:{period.start}", kind="period", issued_at=at,
-                        currency=inputs.currency, lines=_with_tax(lines, inputs),
-                        period_start=period.start, period_end=period.end)
+    return DraftInvoice(
+        key=f"period:{period.start}",
+        kind="period",
+        issued_at=at,
+        currency=inputs.currency,
+        lines=_with_tax(lines, inputs),
+        period_start=period.start,
+        period_end=period.end,
+    )
 
 
 def final_invoice(end_day: date, inputs: BillingInputs) -> DraftInvoice | None:
@@ -363,9 +454,15 @@ def final_invoice(end_day: date, inputs: BillingInputs) -> DraftInvoice | None:
     lines = _arrears(inputs, _previous_period(inputs, end_day), at)
     if not lines:
         return None
-    return DraftInvoice(key=f"final:{end_day}", kind="ad_hoc", issued_at=at,
-                        currency=inputs.currency, lines=_with_tax(lines, inputs),
-                        period_start=lines[0].period_start, period_end=end_day)
+    return DraftInvoice(
+        key=f"final:{end_day}",
+        kind="ad_hoc",
+        issued_at=at,
+        currency=inputs.currency,
+        lines=_with_tax(lines, inputs),
+        period_start=lines[0].period_start,
+        period_end=end_day,
+    )
 
 
 def next_invoice_day(inputs: BillingInputs, now: datetime) -> date | None:

@@ -106,8 +106,7 @@ def parse_amount(value: str | int | Decimal, currency: str, *, field: str) -> De
     digits_after_point = max(0, -_exponent(parsed))
     if digits_after_point > places:
         raise InvalidInput(
-            f"{field} has more decimal places than {currency} allows "
-            f"(at most {places}): {value!r}",
+            f"{field} has more decimal places than {currency} allows (at most {places}): {value!r}",
             field=field,
         )
     _check_magnitude(parsed, field=field)
@@ -158,10 +157,9 @@ def _exponent(value: Decimal) -> int:
 
 def _parse_non_negative(value: object, *, field: str, example: str) -> Decimal:
     """The form rules shared by amounts and percentages; returns a finite Decimal ≥ 0."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidInput(
-            f"{field} must be a decimal string such as {example!r}, "
-            f"not a {type(value).__name__}",
+            f"{field} must be a decimal string such as {example!r}, not a {type(value).__name__}",
             field=field,
         )
     if isinstance(value, int):
@@ -174,8 +172,7 @@ def _parse_non_negative(value: object, *, field: str, example: str) -> Decimal:
         parsed = _parse_decimal_string(value, field=field, example=example)
     else:
         raise InvalidInput(
-            f"{field} must be a decimal string such as {example!r}, "
-            f"not a {type(value).__name__}",
+            f"{field} must be a decimal string such as {example!r}, not a {type(value).__name__}",
             field=field,
         )
     if parsed.is_signed() and not parsed.is_zero():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from seatledger.domain.errors import InvalidInput
 
@@ -87,12 +87,12 @@ class Period:
     @property
     def start_instant(self) -> datetime:
         """00:00:00 UTC of the first day."""
-        return datetime.combine(self.start, time(0), tzinfo=timezone.utc)
+        return datetime.combine(self.start, time(0), tzinfo=UTC)
 
     @property
     def end_instant(self) -> datetime:
         """00:00:00 UTC of the first day after the period (exclusive)."""
-        return datetime.combine(self.end, time(0), tzinfo=timezone.utc)
+        return datetime.combine(self.end, time(0), tzinfo=UTC)
 
 
 def interval_months(interval: str) -> int:
@@ -182,9 +182,7 @@ def periods_between(
             return periods
 
 
-def month_containing(
-    contract_start: date, d: date, contract_end: date | None = None
-) -> Period:
+def month_containing(contract_start: date, d: date, contract_end: date | None = None) -> Period:
     """The contract month containing ``d`` (true-up months, PRODUCT.md §3).
 
     Contract months are anchored like monthly billing periods: calendar months for a start

@@ -8,7 +8,7 @@ step is the final division (e.g. 1000 × 1/3), carried to 34 digits.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 
 from seatledger.domain.money import MONEY_CONTEXT
@@ -121,7 +121,7 @@ def _utc_day(effective: date) -> date:
     if isinstance(effective, datetime):
         if effective.utcoffset() is None:
             raise ValueError(f"effective must be timezone-aware, got {effective!r}")
-        return effective.astimezone(timezone.utc).date()
+        return effective.astimezone(UTC).date()
     if not isinstance(effective, date):
         raise TypeError(f"effective must be a date, got {type(effective).__name__}")
     return effective

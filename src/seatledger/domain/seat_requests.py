@@ -31,7 +31,7 @@ class SeatRequest:
 
 
 def change_message(delta: int, charge: str | None = None) -> str:
-    """"+1 seat will be requested", "+3 seats…", "−2 seats…"; then the charge
+    """ "+1 seat will be requested", "+3 seats…", "−2 seats…"; then the charge
     where there is one ("+1 seat will be requested: 15.00 EUR now")."""
     sign = "+" if delta > 0 else "\u2212"
     noun = "seat" if abs(delta) == 1 else "seats"

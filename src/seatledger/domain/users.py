@@ -15,7 +15,14 @@ PRIVILEGED_ROLES = (OWNER, ADMIN)
 MIN_PASSWORD_LENGTH = 10
 
 ACCESS_REASONS = (
-    "ok", "not_found", "invited", "inactive", "deleted", "expired", "no_seat", "contract_ended",
+    "ok",
+    "not_found",
+    "invited",
+    "inactive",
+    "deleted",
+    "expired",
+    "no_seat",
+    "contract_ended",
 )
 
 
@@ -94,9 +101,7 @@ def check_transition(user: User, target: str) -> None:
     if user.status == DELETED:
         raise Conflict(f"user {user.id} is deleted", field="status")
     if target == ACTIVE and user.status == INVITED:
-        raise Conflict(
-            "an invited user becomes active by accepting the invitation", field="status"
-        )
+        raise Conflict("an invited user becomes active by accepting the invitation", field="status")
 
 
 def access_reason(

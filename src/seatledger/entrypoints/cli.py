@@ -18,8 +18,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-operator_key_app = typer.Typer(help="Operator keys (vendor staff). Stored hashed; shown once.",
-                               no_args_is_help=True)
+operator_key_app = typer.Typer(
+    help="Operator keys (vendor staff). Stored hashed; shown once.", no_args_is_help=True
+)
 app.add_typer(operator_key_app, name="operator-key")
 console = Console()
 err_console = Console(stderr=True)
@@ -63,8 +64,13 @@ def serve(
         scheduler = BillingScheduler(engine=engine, clock=SystemClock())
         scheduler.start()
         try:
-            uvicorn.run("seatledger.entrypoints.api.factory:app", host=host, port=port,
-                        workers=workers, log_level="warning")
+            uvicorn.run(
+                "seatledger.entrypoints.api.factory:app",
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+            )
         finally:
             scheduler.stop()
             engine.dispose()
@@ -72,8 +78,7 @@ def serve(
         from seatledger.entrypoints.api.factory import build_app
 
         engine.dispose()
-        uvicorn.run(build_app(settings, scheduler=True), host=host, port=port,
-                    log_level="warning")
+        uvicorn.run(build_app(settings, scheduler=True), host=host, port=port, log_level="warning")
 
 
 def _log_to_stderr() -> None:
@@ -99,7 +104,9 @@ def _parse_as_of(value: str) -> datetime:
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 instant "
-            "(2026-06-01T00:00:00Z)", param_hint="--as-of") from None
+            "(2026-06-01T00:00:00Z)",
+            param_hint="--as-of",
+        ) from None
     if moment.utcoffset() is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -108,14 +115,16 @@ def _parse_as_of(value: str) -> datetime:
 @app.command()
 def bill(
     as_of: str = typer.Option(
-        None, "--as-of", metavar="DATE",
+        None,
+        "--as-of",
+        metavar="DATE",
         help="Bill everything due up to this moment: YYYY-MM-DD (00:00Z that day) or an "
-             "ISO 8601 instant. Default: now. A moment in the future is refused."),
+        "ISO 8601 instant. Default: now. A moment in the future is refused.",
+    ),
 ) -> None:
     """Run billing for every account on the real clock: issue each invoice due up to
     --as-of that was never issued (safe to run again, or after an interruption)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.progress import TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from seatledger.domain.errors import DomainError
     from seatledger.services.billing import run_billing
@@ -124,30 +133,43 @@ def bill(
     now = SystemClock().now()
     moment = _parse_as_of(as_of) if as_of is not None else now
     if moment > now:
-        err_console.print(f"[red]Error:[/red] --as-of {moment.isoformat()} is in the future "
-                          f"(now is {now.isoformat(timespec='seconds')}); billing only issues "
-                          "what is already due.", highlight=False)
+        err_console.print(
+            f"[red]Error:[/red] --as-of {moment.isoformat()} is in the future "
+            f"(now is {now.isoformat(timespec='seconds')}); billing only issues "
+            "what is already due.",
+            highlight=False,
+        )
         raise typer.Exit(2)
     _, engine = _engine()
     try:
-        with Progress(TextColumn("Billing accounts"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console) as progress:
+        with Progress(
+            TextColumn("Billing accounts"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
             task = progress.add_task("bill", total=None)
             result = run_billing(
-                lambda: UnitOfWork(engine), as_of=moment, now=now,
+                lambda: UnitOfWork(engine),
+                as_of=moment,
+                now=now,
                 on_start=lambda total: progress.update(task, total=total),
-                on_account=lambda _account_id, _issued: progress.advance(task))
+                on_account=lambda _account_id, _issued: progress.advance(task),
+            )
     except DomainError as refusal:
         err_console.print(f"[red]Error:[/red] {refusal.message}", highlight=False)
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
     noun = "invoice" if result.invoices_issued == 1 else "invoices"
-    console.print(f"Issued {result.invoices_issued} {noun} for {result.accounts} accounts "
-                  f"(as of {result.as_of.isoformat()}).", highlight=False)
+    console.print(
+        f"Issued {result.invoices_issued} {noun} for {result.accounts} accounts "
+        f"(as of {result.as_of.isoformat()}).",
+        highlight=False,
+    )
     for account_id, reason in result.failures:
-        err_console.print(f"[red]Not billed:[/red] account {account_id}: {reason}",
-                          highlight=False)
+        err_console.print(f"[red]Not billed:[/red] account {account_id}: {reason}", highlight=False)
     if result.failures:
         raise typer.Exit(1)
 
@@ -167,7 +189,9 @@ def operator_key_create(name: str = typer.Option("cli", help="A label for the ke
 def demo(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
-    serve_it: bool = typer.Option(True, "--serve/--no-serve", help="Start the server after seeding."),
+    serve_it: bool = typer.Option(
+        True, "--serve/--no-serve", help="Start the server after seeding."
+    ),
 ) -> None:
     """Create one demo account per seed document (on the SQLite default unless
     SEATLEDGER_DATABASE_URL says otherwise), then serve the API."""
@@ -178,8 +202,7 @@ def demo(
     settings, engine = _engine()
     now = SystemClock().now()
     accounts = seed_demo(lambda: UnitOfWork(engine), at=now)
-    key = settings.operator_key or create_operator_key(
-        UnitOfWork(engine), name="demo", at=now).key
+    key = settings.operator_key or create_operator_key(UnitOfWork(engine), name="demo", at=now).key
     table = Table(title="Demo accounts (one per seed document, PRODUCT.md §6)")
     table.add_column("seed")
     table.add_column("account id")
@@ -192,9 +215,12 @@ def demo(
     url = f"http://{host}:{port}"
     console.print(f"URL:          {url}   (API docs: {url}/docs)", highlight=False)
     console.print(f"Operator key: {key}", highlight=False, soft_wrap=True)
-    console.print(f"Try:          curl -H 'Authorization: Bearer {key}' "
-                  f"{url}/v1/accounts/{accounts[0].account_id}/pools", highlight=False,
-                  soft_wrap=True)
+    console.print(
+        f"Try:          curl -H 'Authorization: Bearer {key}' "
+        f"{url}/v1/accounts/{accounts[0].account_id}/pools",
+        highlight=False,
+        soft_wrap=True,
+    )
     engine.dispose()
     if serve_it:
         import uvicorn
@@ -210,10 +236,16 @@ app.add_typer(export_app, name="export")
 
 @export_app.command("invoices")
 def export_invoices(
-    account: str = typer.Option(None, "--account", metavar="ID",
-                                help="Only this account (default: every account)."),
-    output: str = typer.Option(None, "--output", "-o", metavar="FILE",
-                               help="Write the CSV here (default: standard output)."),
+    account: str = typer.Option(
+        None, "--account", metavar="ID", help="Only this account (default: every account)."
+    ),
+    output: str = typer.Option(
+        None,
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the CSV here (default: standard output).",
+    ),
 ) -> None:
     """Issued invoices and credit notes as CSV, one row per line (the columns of
     GET /v1/accounts/{id}/invoices with Accept: text/csv)."""
@@ -235,8 +267,9 @@ def export_invoices(
     if output:
         with open(output, "w", newline="", encoding="utf-8") as out:
             rows = write_invoices_csv(items, out)
-        Console(stderr=True).print(f"Wrote {rows} lines of {len(items)} documents to {output}",
-                                   highlight=False)
+        Console(stderr=True).print(
+            f"Wrote {rows} lines of {len(items)} documents to {output}", highlight=False
+        )
     else:
         write_invoices_csv(items, sys.stdout)
 

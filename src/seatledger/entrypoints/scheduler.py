@@ -39,8 +39,12 @@ def interval_from_env() -> float:
     except ValueError:
         value = 0.0
     if not value > 0:
-        log.warning("%s=%r is not a positive number of seconds; using %s",
-                    INTERVAL_ENV, raw, DEFAULT_INTERVAL)
+        log.warning(
+            "%s=%r is not a positive number of seconds; using %s",
+            INTERVAL_ENV,
+            raw,
+            DEFAULT_INTERVAL,
+        )
         return DEFAULT_INTERVAL
     return value
 
@@ -52,8 +56,14 @@ class _Stopping(Exception):
 class BillingScheduler:
     """Runs billing every ``interval`` seconds on a daemon thread."""
 
-    def __init__(self, *, engine: Engine, clock: Clock, interval: float | None = None,
-                 run: Callable[..., RunResult] = run_billing) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: Clock,
+        interval: float | None = None,
+        run: Callable[..., RunResult] = run_billing,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.interval = interval if interval is not None else interval_from_env()
@@ -74,8 +84,7 @@ class BillingScheduler:
         if self.running:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="seatledger-billing",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="seatledger-billing", daemon=True)
         self._thread.start()
         log.info("billing scheduler started: a run every %s s", self.interval)
 
@@ -92,14 +101,16 @@ class BillingScheduler:
 
     def run_once(self) -> RunResult | None:
         """One billing run as of now; errors are logged, never raised."""
+
         def between_accounts(_account_id: str, _issued: int) -> None:
             if self._stop.is_set():
                 raise _Stopping
 
         try:
             now = self.clock.now()
-            result = self._run(lambda: UnitOfWork(self.engine), as_of=now, now=now,
-                               on_account=between_accounts)
+            result = self._run(
+                lambda: UnitOfWork(self.engine), as_of=now, now=now, on_account=between_accounts
+            )
         except _Stopping:
             log.info("billing scheduler stopped during a run; the next run carries on")
             return None
@@ -112,8 +123,11 @@ class BillingScheduler:
         for account_id, reason in result.failures:
             log.error("scheduled billing: account %s not billed: %s", account_id, reason)
         if result.invoices_issued:
-            log.info("scheduled billing: %s invoices issued for %s accounts",
-                     result.invoices_issued, result.accounts)
+            log.info(
+                "scheduled billing: %s invoices issued for %s accounts",
+                result.invoices_issued,
+                result.accounts,
+            )
         return result
 
     def _loop(self) -> None:

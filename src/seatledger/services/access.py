@@ -36,18 +36,20 @@ def check_access(
     if module is not None:
         check_module_name(module)
     email_key = normalize_email(email)[1] if email is not None else None
-    facts = uow.access_facts(account_id=account_id, user_id=user_id, email_key=email_key,
-                             module=module)
+    facts = uow.access_facts(
+        account_id=account_id, user_id=user_id, email_key=email_key, module=module
+    )
     if not facts.account_found:
         raise NotFound(f"account {account_id} not found", field="account_id")
     if not facts.module_known:
         raise InvalidInput(
-            f"unknown module {module!r}: no pool of the account's contract names it",
-            field="module")
+            f"unknown module {module!r}: no pool of the account's contract names it", field="module"
+        )
     today = account_time(facts.test_clock, facts.clock_now, at).date()
     ended = facts.has_contract and facts.end_date is not None and today > facts.end_date
-    reason = access_reason(facts.user, today=today, module=module,
-                           holds_seat=facts.holds_seat, contract_ended=ended)
+    reason = access_reason(
+        facts.user, today=today, module=module, holds_seat=facts.holds_seat, contract_ended=ended
+    )
     return AccessAnswer(reason == "ok", reason, facts.user.id if facts.user else None)
 
 

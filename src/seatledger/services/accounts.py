@@ -48,7 +48,8 @@ def create_account(
         tax_rate=money.parse_percentage(tax_rate) if tax_rate is not None else None,
         payment_method=check_payment_method(payment_method),
         billing_email=normalize_email(billing_email, field="billing_email")[0]
-        if billing_email else None,
+        if billing_email
+        else None,
         test_clock=test_clock,
         clock_now=(clock_start or at) if test_clock else None,
         created_at=at,
@@ -58,7 +59,9 @@ def create_account(
     with uow:
         uow.accounts.add(account)
         uow.workspaces.add(Workspace(new_id("wsp"), account.id, "Default", is_default=True), at=at)
-        uow.profiles.add(Profile(new_id("prf"), account.id, "Default", None, is_default=True), at=at)
+        uow.profiles.add(
+            Profile(new_id("prf"), account.id, "Default", None, is_default=True), at=at
+        )
         uow.commit()
     return account
 
@@ -84,16 +87,19 @@ def _parse_pools(raw_pools: list[dict[str, Any]], currency: str) -> list[PoolTer
             capacity = 0
         if capacity is None:
             raise InvalidInput("capacity is required", field=f"{where}.capacity")
-        terms.append(PoolTerms(
-            module=module,
-            capacity=capacity,
-            minimum=raw.get("minimum") if raw.get("minimum") is not None else 0,
-            unit_price=money.parse_amount(raw.get("unit_price"), currency,
-                                          field=f"{where}.unit_price"),
-            policy=policy,  # type: ignore[arg-type]
-            charge_timing=raw.get("charge_timing") or "immediate",
-            proration=raw.get("proration") or "day",
-        ))
+        terms.append(
+            PoolTerms(
+                module=module,
+                capacity=capacity,
+                minimum=raw.get("minimum") if raw.get("minimum") is not None else 0,
+                unit_price=money.parse_amount(
+                    raw.get("unit_price"), currency, field=f"{where}.unit_price"
+                ),
+                policy=policy,  # type: ignore[arg-type]
+                charge_timing=raw.get("charge_timing") or "immediate",
+                proration=raw.get("proration") or "day",
+            )
+        )
     return terms
 
 
@@ -116,14 +122,23 @@ def create_contract(
         account = uow.lock_account(account_id)
         at = account.time_at(at)
         terms = _parse_pools(pools, account.currency)
-        check_contract(start_date=start_date, end_date=end_date,
-                       billing_interval=billing_interval,
-                       increase_approval=increase_approval, pools=terms)
+        check_contract(
+            start_date=start_date,
+            end_date=end_date,
+            billing_interval=billing_interval,
+            increase_approval=increase_approval,
+            pools=terms,
+        )
         version = uow.contracts.next_version(account_id)
         contract = Contract(
-            id=new_id("ctr"), account_id=account_id, version=version, start_date=start_date,
-            end_date=end_date, billing_interval=billing_interval,
-            increase_approval=increase_approval, pools=terms,
+            id=new_id("ctr"),
+            account_id=account_id,
+            version=version,
+            start_date=start_date,
+            end_date=end_date,
+            billing_interval=billing_interval,
+            increase_approval=increase_approval,
+            pools=terms,
         )
         today = at.date()
         apply_now = version == 1 or start_date <= today
@@ -132,8 +147,9 @@ def create_contract(
             # NOTE: a first version governs from its start: a back-dated one has had
             # its capacity since then (its periods are billed by the next run).
             effective = min(at, instant(start_date)) if version == 1 else at
-            apply_contract_terms(uow, account=account, contract=contract, at=effective,
-                                 actor=actor, seats_at=at)
+            apply_contract_terms(
+                uow, account=account, contract=contract, at=effective, actor=actor, seats_at=at
+            )
             if version > 1:
                 # NOTE: done now, so the billing run must not apply it again at its start.
                 uow.markers.add(account.id, f"version:{contract.id}", at=at)
@@ -142,7 +158,12 @@ def create_contract(
 
 
 def apply_contract_terms(
-    uow: UnitOfWork, *, account: Account, contract: Contract, at: datetime, actor: str,
+    uow: UnitOfWork,
+    *,
+    account: Account,
+    contract: Contract,
+    at: datetime,
+    actor: str,
     seats_at: datetime | None = None,
 ) -> None:
     """Bring the pools to a contract version's terms (helper, no commit).
@@ -156,9 +177,17 @@ def apply_contract_terms(
     for index, term in enumerate(contract.pools):
         pool = existing.get(term.module)
         if pool is None:
-            pool = Pool(id=new_id("pool"), account_id=account.id, module=term.module, capacity=0,
-                        minimum=term.minimum, unit_price=term.unit_price, policy=term.policy,
-                        charge_timing=term.charge_timing, proration=term.proration)
+            pool = Pool(
+                id=new_id("pool"),
+                account_id=account.id,
+                module=term.module,
+                capacity=0,
+                minimum=term.minimum,
+                unit_price=term.unit_price,
+                policy=term.policy,
+                charge_timing=term.charge_timing,
+                proration=term.proration,
+            )
             uow.pools.add(pool)
             new_modules.append(term.module)
         elif pool.retired:
@@ -167,32 +196,47 @@ def apply_contract_terms(
             raise RuleRefusal(
                 f"{pool.in_use} seats of pool {term.module!r} are in use: remove users first "
                 f"before reducing the licenses to {term.capacity}.",
-                field=f"pools[{index}].capacity", in_use=pool.in_use)
+                field=f"pools[{index}].capacity",
+                in_use=pool.in_use,
+            )
         delta = term.capacity - pool.capacity
-        updated = replace(pool, minimum=term.minimum, unit_price=term.unit_price,
-                          policy=term.policy, charge_timing=term.charge_timing,
-                          proration=term.proration, committed_capacity=0, retired=False)
+        updated = replace(
+            pool,
+            minimum=term.minimum,
+            unit_price=term.unit_price,
+            policy=term.policy,
+            charge_timing=term.charge_timing,
+            proration=term.proration,
+            committed_capacity=0,
+            retired=False,
+        )
         uow.pools.save_terms(updated)
         if delta:
-            record_capacity_change(uow, pool=updated, delta=delta, at=at, actor=actor,
-                                   cause=CAUSE_CONTRACT)
+            record_capacity_change(
+                uow, pool=updated, delta=delta, at=at, actor=actor, cause=CAUSE_CONTRACT
+            )
     for module, pool in existing.items():
         if module in contract.modules or pool.retired:
             continue
         if pool.in_use:
             raise RuleRefusal(
                 f"{pool.in_use} users hold seats in module {module!r}, which this version "
-                "drops: move them to another profile first.", field="pools")
+                "drops: move them to another profile first.",
+                field="pools",
+            )
         uow.pools.save_terms(replace(pool, retired=True))
         if pool.capacity:
-            record_capacity_change(uow, pool=pool, delta=-pool.capacity, at=at, actor=actor,
-                                   cause=CAUSE_CONTRACT)
+            record_capacity_change(
+                uow, pool=pool, delta=-pool.capacity, at=at, actor=actor, cause=CAUSE_CONTRACT
+            )
     if new_modules:
         live = uow.pools.live(account.id)
-        for user in uow.users.list(account.id, status=ACTIVE, include_deleted=False,
-                                   limit=10**9, after=None):
-            sync_seats(uow, user=user, operation="contract", at=seats_at or at, actor=actor,
-                       pools=live)
+        for user in uow.users.list(
+            account.id, status=ACTIVE, include_deleted=False, limit=10**9, after=None
+        ):
+            sync_seats(
+                uow, user=user, operation="contract", at=seats_at or at, actor=actor, pools=live
+            )
             live = uow.pools.live(account.id)
 
 
@@ -231,7 +275,8 @@ def create_profile(
             if module not in known:
                 raise InvalidInput(
                     f"unknown module {module!r}: no pool of the account's contract names it",
-                    field=f"modules[{index}]")
+                    field=f"modules[{index}]",
+                )
         profile = Profile(new_id("prf"), account_id, name, frozenset(modules))
         uow.profiles.add(profile, at=at)
         uow.commit()

@@ -82,9 +82,15 @@ def process_due(uow: UnitOfWork, account: Account, until: datetime) -> list[Issu
                 pools = uow.pools.live(account.id)
                 for module, extra in sorted(extras.items()):
                     if module in pools:
-                        record_capacity_change(uow, pool=pools[module], delta=extra,
-                                               at=event.at, actor=SYSTEM_ACTOR,
-                                               cause=CAUSE_TRUE_UP, commit_floor=True)
+                        record_capacity_change(
+                            uow,
+                            pool=pools[module],
+                            delta=extra,
+                            at=event.at,
+                            actor=SYSTEM_ACTOR,
+                            cause=CAUSE_TRUE_UP,
+                            commit_floor=True,
+                        )
                 inputs = billing_inputs(uow, account)
             # NOTE: the period invoice or the final invoice due at this same instant
             # carries this true-up; an ad-hoc one as well would bill it twice.
@@ -96,8 +102,9 @@ def process_due(uow: UnitOfWork, account: Account, until: datetime) -> list[Issu
         elif event.order == RENEWAL:
             if event.key.startswith("version:"):
                 contract = next(c for c in inputs.contracts if c.id == event.contract_id)
-                apply_contract_terms(uow, account=account, contract=contract, at=event.at,
-                                     actor=SYSTEM_ACTOR)
+                apply_contract_terms(
+                    uow, account=account, contract=contract, at=event.at, actor=SYSTEM_ACTOR
+                )
                 uow.contracts.mark_applied(contract.id)
             else:
                 _renew(uow, account, event.at)
@@ -124,8 +131,9 @@ def _renew(uow: UnitOfWork, account: Account, at: datetime) -> None:
         if pool.committed_capacity:
             pool.committed_capacity = 0
             uow.pools.save_terms(pool)
-    for request in uow.seat_requests.list(account_id=account.id, status=SCHEDULED,
-                                          limit=10**6, after=None):
+    for request in uow.seat_requests.list(
+        account_id=account.id, status=SCHEDULED, limit=10**6, after=None
+    ):
         if request.decided_at is not None and request.decided_at > at:
             # NOTE: approved after this anniversary (a run catching up on the past):
             # it waits for the next renewal, it is not applied back in time.
@@ -141,9 +149,14 @@ def _renew(uow: UnitOfWork, account: Account, at: datetime) -> None:
             request.status, request.reason = REJECTED, refusal.message
         else:
             if request.target_capacity != pool.capacity:
-                record_capacity_change(uow, pool=pool,
-                                       delta=request.target_capacity - pool.capacity,
-                                       at=at, actor=SYSTEM_ACTOR, cause=CAUSE_RENEWAL)
+                record_capacity_change(
+                    uow,
+                    pool=pool,
+                    delta=request.target_capacity - pool.capacity,
+                    at=at,
+                    actor=SYSTEM_ACTOR,
+                    cause=CAUSE_RENEWAL,
+                )
             request.status = APPLIED
         uow.seat_requests.save(request)
 
@@ -219,7 +232,8 @@ def advance_clock(uow: UnitOfWork, *, account_id: str, to: datetime) -> list[Iss
         if to < account.clock_now:
             raise InvalidInput(
                 f"a test clock only moves forward: it reads {account.clock_now.isoformat()}",
-                field="now")
+                field="now",
+            )
         issued = process_due(uow, account, to)
         uow.accounts.set_clock(account_id, to)
         uow.commit()
@@ -252,8 +266,13 @@ def upcoming(uow: UnitOfWork, *, account_id: str, at: datetime) -> DraftInvoice 
         for document in dry_run:
             if document.key in keys:
                 return DraftInvoice(
-                    key=document.key, kind=document.kind, issued_at=document.issued_at,
-                    currency=document.currency, lines=document.lines,
-                    period_start=document.period_start, period_end=document.period_end,
-                    type=document.type)
+                    key=document.key,
+                    kind=document.kind,
+                    issued_at=document.issued_at,
+                    currency=document.currency,
+                    lines=document.lines,
+                    period_start=document.period_start,
+                    period_end=document.period_end,
+                    type=document.type,
+                )
         return None  # no uow.commit(): the dry run is rolled back

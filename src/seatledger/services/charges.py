@@ -20,27 +20,45 @@ from seatledger.services.unit_of_work import UnitOfWork
 
 def billing_inputs(uow: UnitOfWork, account: Account, *, with_ledger: bool = True) -> BillingInputs:
     return BillingInputs(
-        currency=account.currency, tax_rate=account.tax_rate,
+        currency=account.currency,
+        tax_rate=account.tax_rate,
         contracts=uow.contracts.all(account.id),
         ledger=uow.ledger.entries(account.id) if with_ledger else [],
     )
 
 
-def issue(uow: UnitOfWork, account: Account, draft: DraftInvoice, *,
-          credited_invoice_id: str | None = None, reason: str | None = None) -> IssuedInvoice:
+def issue(
+    uow: UnitOfWork,
+    account: Account,
+    draft: DraftInvoice,
+    *,
+    credited_invoice_id: str | None = None,
+    reason: str | None = None,
+) -> IssuedInvoice:
     """Numbers and stores a document. UNIQUE(account_id, key) refuses a second
     issue of the same document, whatever the code around it does."""
     year = draft.issued_at.year
-    seq = uow.invoices.next_sequence(sequence_name(kind=draft.type, year=year,
-                                                   test=account.test_clock))
+    seq = uow.invoices.next_sequence(
+        sequence_name(kind=draft.type, year=year, test=account.test_clock)
+    )
     invoice = IssuedInvoice(
-        id=new_id("inv" if draft.type == "invoice" else "cn"), account_id=account.id,
+        id=new_id("inv" if draft.type == "invoice" else "cn"),
+        account_id=account.id,
         number=document_number(kind=draft.type, year=year, sequence=seq, test=account.test_clock),
-        key=draft.key, type=draft.type, kind=draft.kind, status="issued",
-        issued_at=draft.issued_at, currency=draft.currency, lines=draft.lines,
-        subtotal=draft.subtotal, tax=draft.tax, total=draft.total,
-        period_start=draft.period_start, period_end=draft.period_end,
-        credited_invoice_id=credited_invoice_id, reason=reason,
+        key=draft.key,
+        type=draft.type,
+        kind=draft.kind,
+        status="issued",
+        issued_at=draft.issued_at,
+        currency=draft.currency,
+        lines=draft.lines,
+        subtotal=draft.subtotal,
+        tax=draft.tax,
+        total=draft.total,
+        period_start=draft.period_start,
+        period_end=draft.period_end,
+        credited_invoice_id=credited_invoice_id,
+        reason=reason,
     )
     uow.invoices.add(invoice)
     return invoice
@@ -53,7 +71,9 @@ def charge_purchase(uow: UnitOfWork, account: Account, entry: LedgerEntry) -> Is
     return issue(uow, account, draft) if draft else None
 
 
-def preview_charge(uow: UnitOfWork, account: Account, entry: LedgerEntry) -> tuple[str, DraftInvoice | None]:
+def preview_charge(
+    uow: UnitOfWork, account: Account, entry: LedgerEntry
+) -> tuple[str, DraftInvoice | None]:
     """What a purchase would cost now (for a seat-change preview message)."""
     from seatledger.domain.invoicing import proration_line
 
@@ -61,8 +81,17 @@ def preview_charge(uow: UnitOfWork, account: Account, entry: LedgerEntry) -> tup
     found = inputs.terms(entry.module, entry.at.date())
     timing = found[1].charge_timing if found else "immediate"
     line = proration_line(entry, inputs)
-    return timing, (DraftInvoice(key="preview", kind="ad_hoc", issued_at=entry.at,
-                                 currency=account.currency, lines=(line,)) if line else None)
+    return timing, (
+        DraftInvoice(
+            key="preview",
+            kind="ad_hoc",
+            issued_at=entry.at,
+            currency=account.currency,
+            lines=(line,),
+        )
+        if line
+        else None
+    )
 
 
 __all__ = ["billing_inputs", "charge_purchase", "issue", "preview_charge", "datetime"]

@@ -50,7 +50,9 @@ def create_credit_note(
             key=f"credit:{new_id('crd')}",
             issued_at=account.time_at(at),
             amount=amount,
-            lines=None if lines is None else [
+            lines=None
+            if lines is None
+            else [
                 CreditLineRequest(description=ln.get("description"), amount=ln.get("amount"))
                 for ln in lines
             ],

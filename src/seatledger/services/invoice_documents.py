@@ -25,8 +25,9 @@ def invoice_document(uow: UnitOfWork, *, invoice_id: str) -> InvoiceDocument:
         if invoice is None:
             raise NotFound(f"invoice {invoice_id} not found", field="invoice_id")
         account = uow.read_account(invoice.account_id)
-        credited = (uow.invoices.get(invoice.credited_invoice_id)
-                    if invoice.credited_invoice_id else None)
+        credited = (
+            uow.invoices.get(invoice.credited_invoice_id) if invoice.credited_invoice_id else None
+        )
         return InvoiceDocument(invoice, account, credited.number if credited else None)
 
 

@@ -21,8 +21,9 @@ def get_invoice(uow: UnitOfWork, *, invoice_id: str) -> IssuedInvoice:
         return _load(uow, invoice_id)
 
 
-def list_invoices(uow: UnitOfWork, *, account_id: str, limit: int = 100,
-                  after: str | None = None) -> list[IssuedInvoice]:
+def list_invoices(
+    uow: UnitOfWork, *, account_id: str, limit: int = 100, after: str | None = None
+) -> list[IssuedInvoice]:
     with uow:
         uow.read_account(account_id)
         return uow.invoices.list(account_id, limit=limit, after=after)
@@ -39,8 +40,9 @@ def _set_status(uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str) 
         if invoice.status != "issued":
             raise Conflict(f"invoice {invoice.number} is {invoice.status}", field="status")
         if target == "void" and uow.invoices.credited_total(invoice.id):
-            raise Conflict(f"invoice {invoice.number} has credit notes; it cannot be voided",
-                           field="status")
+            raise Conflict(
+                f"invoice {invoice.number} has credit notes; it cannot be voided", field="status"
+            )
         uow.invoices.set_status(invoice.id, target, at=at)
         uow.commit()
     with uow:

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from seatledger.domain.errors import Conflict, InvalidInput, NotFound
 from seatledger.domain.ids import new_id
-from seatledger.domain.ledger import CAUSE_SEAT_REQUEST
+from seatledger.domain.invoicing import charge_phrase
+from seatledger.domain.ledger import CAPACITY_CHANGED, CAUSE_SEAT_REQUEST, LedgerEntry
 from seatledger.domain.seat_requests import (
     APPLIED,
     EFFECTIVE_NOW,
@@ -20,8 +21,6 @@ from seatledger.domain.seat_requests import (
     check_target,
     initial_status,
 )
-from seatledger.domain.invoicing import charge_phrase
-from seatledger.domain.ledger import CAPACITY_CHANGED, LedgerEntry
 from seatledger.services.charges import preview_charge
 from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
@@ -37,8 +36,8 @@ def _pool(uow: UnitOfWork, account_id: str, module: str):  # type: ignore[no-unt
     pool = uow.pools.live(account_id).get(module)
     if pool is None:
         raise InvalidInput(
-            f"unknown module {module!r}: no pool of the account's contract names it",
-            field="module")
+            f"unknown module {module!r}: no pool of the account's contract names it", field="module"
+        )
     return pool
 
 
@@ -64,15 +63,35 @@ def request_seat_change(
         status = initial_status(delta, increase_approval=approval)
         charge = None
         if status == APPLIED:
-            timing, draft = preview_charge(uow, uow.accounts_locked[account_id], LedgerEntry(
-                account_id=account_id, module=module, kind=CAPACITY_CHANGED, delta=delta,
-                in_use_after=pool.in_use, capacity_after=target_capacity, at=at, actor=actor,
-                cause=CAUSE_SEAT_REQUEST, purchased=True))
-            charge = charge_phrase(draft.lines[0] if draft else None, pool_currency(uow, account_id), timing)
+            timing, draft = preview_charge(
+                uow,
+                uow.accounts_locked[account_id],
+                LedgerEntry(
+                    account_id=account_id,
+                    module=module,
+                    kind=CAPACITY_CHANGED,
+                    delta=delta,
+                    in_use_after=pool.in_use,
+                    capacity_after=target_capacity,
+                    at=at,
+                    actor=actor,
+                    cause=CAUSE_SEAT_REQUEST,
+                    purchased=True,
+                ),
+            )
+            charge = charge_phrase(
+                draft.lines[0] if draft else None, pool_currency(uow, account_id), timing
+            )
         request = SeatRequest(
-            id=new_id("sreq"), account_id=account_id, module=module,
-            from_capacity=pool.capacity, target_capacity=target_capacity, delta=delta,
-            status=status, message=change_message(delta, charge), created_at=at,
+            id=new_id("sreq"),
+            account_id=account_id,
+            module=module,
+            from_capacity=pool.capacity,
+            target_capacity=target_capacity,
+            delta=delta,
+            status=status,
+            message=change_message(delta, charge),
+            created_at=at,
             effective=EFFECTIVE_NOW if status == APPLIED else None,
             decided_at=at if status == APPLIED else None,
         )
@@ -80,8 +99,15 @@ def request_seat_change(
             return SeatRequestResult(request, stored=False)
         uow.seat_requests.add(request, pool_id=pool.id, requested_by=actor)
         if status == APPLIED:
-            record_capacity_change(uow, pool=pool, delta=delta, at=at, actor=actor,
-                                   cause=CAUSE_SEAT_REQUEST, purchased=True)
+            record_capacity_change(
+                uow,
+                pool=pool,
+                delta=delta,
+                at=at,
+                actor=actor,
+                cause=CAUSE_SEAT_REQUEST,
+                purchased=True,
+            )
         uow.commit()
     return SeatRequestResult(request, stored=True)
 
@@ -103,7 +129,11 @@ def _request_account(uow: UnitOfWork, request_id: str) -> str:
 
 
 def approve_seat_request(
-    uow: UnitOfWork, *, request_id: str, at: datetime, actor: str,
+    uow: UnitOfWork,
+    *,
+    request_id: str,
+    at: datetime,
+    actor: str,
     effective: str = EFFECTIVE_RENEWAL,
 ) -> SeatRequest:
     """An operator approves: an increase applies now; a decrease applies now
@@ -115,8 +145,9 @@ def approve_seat_request(
         at = uow.lock_account(account_id).time_at(at)
         request = _load_request(uow, request_id)
         if request.status != PENDING:
-            raise Conflict(f"seat request {request_id} is {request.status}, not pending",
-                           field="status")
+            raise Conflict(
+                f"seat request {request_id} is {request.status}, not pending", field="status"
+            )
         pool = _pool(uow, account_id, request.module)
         # NOTE: the direction is the one from the capacity now, not when requested:
         # capacity may have moved since (another approval, a contract version,
@@ -128,9 +159,15 @@ def approve_seat_request(
         check_target(pool.state, request.target_capacity)
         request.effective, request.decided_at = effective, at
         if effective == EFFECTIVE_NOW:
-            record_capacity_change(uow, pool=pool, delta=delta,
-                                   at=at, actor=actor, cause=CAUSE_SEAT_REQUEST,
-                                   purchased=delta > 0)
+            record_capacity_change(
+                uow,
+                pool=pool,
+                delta=delta,
+                at=at,
+                actor=actor,
+                cause=CAUSE_SEAT_REQUEST,
+                purchased=delta > 0,
+            )
             request.status = APPLIED
         else:
             request.status = SCHEDULED
@@ -157,14 +194,19 @@ def reject_seat_request(
 
 
 def list_seat_requests(
-    uow: UnitOfWork, *, account_id: str | None = None, status: str | None = None,
-    limit: int = 100, after: str | None = None,
+    uow: UnitOfWork,
+    *,
+    account_id: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    after: str | None = None,
 ) -> list[SeatRequest]:
     with uow:
         if account_id:
             uow.read_account(account_id)
-        return uow.seat_requests.list(account_id=account_id, status=status, limit=limit,
-                                      after=after)
+        return uow.seat_requests.list(
+            account_id=account_id, status=status, limit=limit, after=after
+        )
 
 
 def get_seat_request(uow: UnitOfWork, *, request_id: str) -> SeatRequest:

@@ -12,8 +12,8 @@ from datetime import datetime
 from seatledger.domain.contracts import check_seats_may_be_taken
 from seatledger.domain.errors import SeatLimitReached
 from seatledger.domain.ledger import (
-    CAUSE_AUTO_PURCHASE,
     CAPACITY_CHANGED,
+    CAUSE_AUTO_PURCHASE,
     SEAT_RELEASED,
     SEAT_TAKEN,
     LedgerEntry,
@@ -56,69 +56,129 @@ def sync_seats(
     held = uow.seats.held(user.id)
     wanted = wanted_modules(uow, user, pools)
     for module in sorted(set(held) - wanted):
-        release_seat(uow, user=user, module=module, pool_id=held[module], at=at, actor=actor,
-                     cause=operation)
+        release_seat(
+            uow, user=user, module=module, pool_id=held[module], at=at, actor=actor, cause=operation
+        )
     missing = sorted(wanted - set(held))
     if not missing:
         return []
     check_seats_may_be_taken(uow.contracts.latest_end(user.account_id)[1], at.date())
-    plan = plan_seat_take([pools[m].state for m in missing], operation=operation,
-                          add_license=add_license)
+    plan = plan_seat_take(
+        [pools[m].state for m in missing], operation=operation, add_license=add_license
+    )
     if plan.outcome == "save_inactive":
         user.status = INACTIVE
         for module in sorted(wanted & set(held)):
-            release_seat(uow, user=user, module=module, pool_id=held[module], at=at,
-                         actor=actor, cause=operation)
+            release_seat(
+                uow,
+                user=user,
+                module=module,
+                pool_id=held[module],
+                at=at,
+                actor=actor,
+                cause=operation,
+            )
         return list(plan.warnings)
     for step in plan.steps:
         pool = pools[step.module]
         if step.grow:
             in_use, capacity = uow.pools.change_capacity(
-                pool.id, +1, commit_floor=step.cause == CAUSE_AUTO_PURCHASE)
+                pool.id, +1, commit_floor=step.cause == CAUSE_AUTO_PURCHASE
+            )
             purchase = LedgerEntry(
-                account_id=user.account_id, module=pool.module, kind=CAPACITY_CHANGED, delta=+1,
-                in_use_after=in_use, capacity_after=capacity, at=at, actor=actor,
-                cause=step.cause or "purchase", user_id=user.id, purchased=True,
+                account_id=user.account_id,
+                module=pool.module,
+                kind=CAPACITY_CHANGED,
+                delta=+1,
+                in_use_after=in_use,
+                capacity_after=capacity,
+                at=at,
+                actor=actor,
+                cause=step.cause or "purchase",
+                user_id=user.id,
+                purchased=True,
             )
             entry_id = uow.ledger.append(purchase, pool_id=pool.id)
-            charge_purchase(uow, uow.accounts_locked[user.account_id],
-                            replace(purchase, id=entry_id))
+            charge_purchase(
+                uow, uow.accounts_locked[user.account_id], replace(purchase, id=entry_id)
+            )
         after = uow.pools.take_seat(pool.id)
         if after is None:  # pragma: no cover - the plan was made under the account lock
             raise refusal(pool.state, INACTIVE_WHEN_FULL_WARNING)
-        uow.seats.add(user_id=user.id, module=pool.module, pool_id=pool.id,
-                      account_id=user.account_id, at=at)
-        uow.ledger.append(LedgerEntry(
-            account_id=user.account_id, module=pool.module, kind=SEAT_TAKEN, delta=+1,
-            in_use_after=after[0], capacity_after=after[1], at=at, actor=actor, cause=operation,
-            user_id=user.id,
-        ), pool_id=pool.id)
+        uow.seats.add(
+            user_id=user.id, module=pool.module, pool_id=pool.id, account_id=user.account_id, at=at
+        )
+        uow.ledger.append(
+            LedgerEntry(
+                account_id=user.account_id,
+                module=pool.module,
+                kind=SEAT_TAKEN,
+                delta=+1,
+                in_use_after=after[0],
+                capacity_after=after[1],
+                at=at,
+                actor=actor,
+                cause=operation,
+                user_id=user.id,
+            ),
+            pool_id=pool.id,
+        )
     return list(plan.warnings)
 
 
 def release_seat(
-    uow: UnitOfWork, *, user: User, module: str, pool_id: str, at: datetime, actor: str,
+    uow: UnitOfWork,
+    *,
+    user: User,
+    module: str,
+    pool_id: str,
+    at: datetime,
+    actor: str,
     cause: str,
 ) -> None:
     in_use, capacity = uow.pools.release_seat(pool_id)
     uow.seats.remove(user.id, module)
-    uow.ledger.append(LedgerEntry(
-        account_id=user.account_id, module=module, kind=SEAT_RELEASED, delta=-1,
-        in_use_after=in_use, capacity_after=capacity, at=at, actor=actor, cause=cause,
-        user_id=user.id,
-    ), pool_id=pool_id)
+    uow.ledger.append(
+        LedgerEntry(
+            account_id=user.account_id,
+            module=module,
+            kind=SEAT_RELEASED,
+            delta=-1,
+            in_use_after=in_use,
+            capacity_after=capacity,
+            at=at,
+            actor=actor,
+            cause=cause,
+            user_id=user.id,
+        ),
+        pool_id=pool_id,
+    )
 
 
 def record_capacity_change(
-    uow: UnitOfWork, *, pool: Pool, delta: int, at: datetime, actor: str, cause: str,
-    commit_floor: bool = False, purchased: bool = False,
+    uow: UnitOfWork,
+    *,
+    pool: Pool,
+    delta: int,
+    at: datetime,
+    actor: str,
+    cause: str,
+    commit_floor: bool = False,
+    purchased: bool = False,
 ) -> tuple[int, int]:
     """Appends the change; a purchased increase of an ``immediate`` pool is
     invoiced at once."""
     in_use, capacity = uow.pools.change_capacity(pool.id, delta, commit_floor=commit_floor)
     entry = LedgerEntry(
-        account_id=pool.account_id, module=pool.module, kind=CAPACITY_CHANGED, delta=delta,
-        in_use_after=in_use, capacity_after=capacity, at=at, actor=actor, cause=cause,
+        account_id=pool.account_id,
+        module=pool.module,
+        kind=CAPACITY_CHANGED,
+        delta=delta,
+        in_use_after=in_use,
+        capacity_after=capacity,
+        at=at,
+        actor=actor,
+        cause=cause,
         purchased=purchased,
     )
     entry_id = uow.ledger.append(entry, pool_id=pool.id)

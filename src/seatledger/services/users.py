@@ -22,8 +22,8 @@ from seatledger.domain.users import (
     check_role_change,
     check_transition,
 )
-from seatledger.services.secrets import hash_password, hash_token
 from seatledger.services.seats import sync_seats
+from seatledger.services.secrets import hash_password, hash_token
 from seatledger.services.unit_of_work import UnitOfWork
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -45,10 +45,15 @@ def _load_user(uow: UnitOfWork, account_id: str, user_id: str) -> User:
     return user
 
 
-def _result(uow: UnitOfWork, user: User, warnings: list[str] | None = None,
-            setup_token: str | None = None) -> UserResult:
-    return UserResult(user=user, seats=sorted(uow.seats.held(user.id)),
-                      warnings=warnings or [], setup_token=setup_token)
+def _result(
+    uow: UnitOfWork, user: User, warnings: list[str] | None = None, setup_token: str | None = None
+) -> UserResult:
+    return UserResult(
+        user=user,
+        seats=sorted(uow.seats.held(user.id)),
+        warnings=warnings or [],
+        setup_token=setup_token,
+    )
 
 
 def _check_workspaces(uow: UnitOfWork, account_id: str, workspace_ids: Any) -> list[str]:
@@ -76,8 +81,9 @@ def _check_valid_to(value: Any) -> date | None:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"valid_to {value!r} is not a date (YYYY-MM-DD)",
-                           field="valid_to") from None
+        raise InvalidInput(
+            f"valid_to {value!r} is not a date (YYYY-MM-DD)", field="valid_to"
+        ) from None
 
 
 def create_user(
@@ -107,18 +113,30 @@ def create_user(
         at = uow.lock_account(account_id).time_at(at)
         if uow.users.email_taken(account_id, key):
             raise DuplicateEmail(f"a user with email {email} already exists", field="email")
-        workspaces = (_check_workspaces(uow, account_id, workspace_ids)
-                      if workspace_ids is not None else [uow.workspaces.default_id(account_id)])
+        workspaces = (
+            _check_workspaces(uow, account_id, workspace_ids)
+            if workspace_ids is not None
+            else [uow.workspaces.default_id(account_id)]
+        )
         user = User(
-            id=new_id("usr"), account_id=account_id, email=email, first_name=first_name,
-            last_name=last_name, role=role, status=ACTIVE if active else INACTIVE,
-            department=department, profile_id=_check_profile(uow, account_id, profile_id),
-            workspace_ids=workspaces, valid_to=valid_to_date, created_at=at,
+            id=new_id("usr"),
+            account_id=account_id,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            role=role,
+            status=ACTIVE if active else INACTIVE,
+            department=department,
+            profile_id=_check_profile(uow, account_id, profile_id),
+            workspace_ids=workspaces,
+            valid_to=valid_to_date,
+            created_at=at,
         )
         setup_token = new_token("setup")
         uow.users.add(user, at=at, setup_token_hash=hash_token(setup_token))
-        warnings = sync_seats(uow, user=user, operation="create", at=at, actor=actor,
-                              add_license=add_license)
+        warnings = sync_seats(
+            uow, user=user, operation="create", at=at, actor=actor, add_license=add_license
+        )
         if user.status != ACTIVE:
             uow.users.save(user, at=at)
         result = _result(uow, user, warnings, setup_token)
@@ -133,13 +151,19 @@ def get_user(uow: UnitOfWork, *, account_id: str, user_id: str) -> UserResult:
 
 
 def list_users(
-    uow: UnitOfWork, *, account_id: str, status: str | None = None,
-    include_deleted: bool = False, limit: int = 100, after: str | None = None,
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    status: str | None = None,
+    include_deleted: bool = False,
+    limit: int = 100,
+    after: str | None = None,
 ) -> list[UserResult]:
     with uow:
         uow.read_account(account_id)
-        users = uow.users.list(account_id, status=status, include_deleted=include_deleted,
-                               limit=limit, after=after)
+        users = uow.users.list(
+            account_id, status=status, include_deleted=include_deleted, limit=limit, after=after
+        )
         seats = uow.seats.held_by_users([u.id for u in users])
         return [UserResult(user=u, seats=seats[u.id]) for u in users]
 
@@ -170,21 +194,24 @@ def update_user(
         if last_name is not UNSET:
             user.last_name = check_person_name(last_name, field="last_name")
         if department is not UNSET:
-            user.department = (check_display_name(department, field="department")
-                               if department else None)
+            user.department = (
+                check_display_name(department, field="department") if department else None
+            )
         if valid_to is not UNSET:
             user.valid_to = _check_valid_to(valid_to)
         if role is not UNSET and role != user.role:
-            check_role_change(user, role,
-                              active_privileged=uow.users.count_active_privileged(account_id))
+            check_role_change(
+                user, role, active_privileged=uow.users.count_active_privileged(account_id)
+            )
             user.role = role
         if profile_id is not UNSET:
             user.profile_id = _check_profile(uow, account_id, profile_id)
         if workspace_ids is not UNSET:
             user.workspace_ids = _check_workspaces(uow, account_id, workspace_ids)
             uow.users.set_workspaces(user.id, user.workspace_ids)
-        warnings = sync_seats(uow, user=user, operation="update", at=at, actor=actor,
-                              add_license=add_license)
+        warnings = sync_seats(
+            uow, user=user, operation="update", at=at, actor=actor, add_license=add_license
+        )
         uow.users.save(user, at=at)
         result = _result(uow, user, warnings)
         uow.commit()
@@ -192,7 +219,12 @@ def update_user(
 
 
 def activate_user(
-    uow: UnitOfWork, *, account_id: str, user_id: str, at: datetime, actor: str,
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    user_id: str,
+    at: datetime,
+    actor: str,
     add_license: bool = False,
 ) -> UserResult:
     with uow:
@@ -202,8 +234,9 @@ def activate_user(
         warnings: list[str] = []
         if user.status != ACTIVE:
             user.status = ACTIVE
-            warnings = sync_seats(uow, user=user, operation="activate", at=at, actor=actor,
-                                  add_license=add_license)
+            warnings = sync_seats(
+                uow, user=user, operation="activate", at=at, actor=actor, add_license=add_license
+            )
             uow.users.save(user, at=at)
         result = _result(uow, user, warnings)
         uow.commit()
@@ -278,20 +311,34 @@ def invite_user(
         if uow.users.email_taken(account_id, key):
             raise DuplicateEmail(f"a user with email {email} already exists", field="email")
         if not isinstance(workspace_id, str) or not uow.workspaces.existing_ids(
-                account_id, [workspace_id]):
+            account_id, [workspace_id]
+        ):
             raise NotFound(f"workspace {workspace_id} not found", field="workspace_id")
         user = User(
-            id=new_id("usr"), account_id=account_id, email=email, first_name="", last_name="",
-            role=role, status=INVITED, profile_id=_check_profile(uow, account_id, profile_id),
-            workspace_ids=[workspace_id], created_at=at,
+            id=new_id("usr"),
+            account_id=account_id,
+            email=email,
+            first_name="",
+            last_name="",
+            role=role,
+            status=INVITED,
+            profile_id=_check_profile(uow, account_id, profile_id),
+            workspace_ids=[workspace_id],
+            created_at=at,
         )
         uow.users.add(user, at=at)
         token = new_token("inv")
         invitation_id = new_id("inv")
         expires_at = at + INVITATION_LIFETIME
-        uow.invitations.add(id=invitation_id, account_id=account_id, user_id=user.id,
-                            workspace_id=workspace_id, token_hash=hash_token(token),
-                            expires_at=expires_at, at=at)
+        uow.invitations.add(
+            id=invitation_id,
+            account_id=account_id,
+            user_id=user.id,
+            workspace_id=workspace_id,
+            token_hash=hash_token(token),
+            expires_at=expires_at,
+            at=at,
+        )
         uow.commit()
     return InvitationResult(invitation_id, token, expires_at, user)
 
@@ -305,8 +352,14 @@ def invitation_account(uow: UnitOfWork, *, token: str) -> str:
 
 
 def accept_invitation(
-    uow: UnitOfWork, *, token: str, first_name: str, last_name: str, password: str,
-    at: datetime, add_license: bool = False,
+    uow: UnitOfWork,
+    *,
+    token: str,
+    first_name: str,
+    last_name: str,
+    password: str,
+    at: datetime,
+    add_license: bool = False,
 ) -> UserResult:
     """Accepting takes the seats under the policies; under a full block pool the
     accept is refused and the invitation stays open (§3)."""
@@ -324,8 +377,14 @@ def accept_invitation(
             raise Gone("this invitation has expired", field="token")
         user = _load_user(uow, account_id, invitation.user_id)
         user.first_name, user.last_name, user.status = first_name, last_name, ACTIVE
-        warnings = sync_seats(uow, user=user, operation="accept", at=at, actor=f"user:{user.id}",
-                              add_license=add_license)
+        warnings = sync_seats(
+            uow,
+            user=user,
+            operation="accept",
+            at=at,
+            actor=f"user:{user.id}",
+            add_license=add_license,
+        )
         uow.users.save(user, at=at)
         uow.users.set_password(user.id, hash_password(password))
         uow.invitations.close(invitation.id, status="accepted", at=at)
@@ -334,8 +393,9 @@ def accept_invitation(
     return result
 
 
-def set_password_with_setup_token(uow: UnitOfWork, *, token: str, password: str,
-                                  at: datetime) -> User:
+def set_password_with_setup_token(
+    uow: UnitOfWork, *, token: str, password: str, at: datetime
+) -> User:
     check_password(password)
     token_hash = hash_token(token)
     with uow:

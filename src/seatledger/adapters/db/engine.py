@@ -44,9 +44,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 60) -> Eng
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
-    )
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]

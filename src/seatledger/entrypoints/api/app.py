@@ -27,8 +27,12 @@ log = logging.getLogger("seatledger")
 
 
 def create_app(
-    *, engine: Engine, clock: Clock | None = None, operator_key: str | None = None,
-    scheduler: bool = False, billing_interval: float | None = None,
+    *,
+    engine: Engine,
+    clock: Clock | None = None,
+    operator_key: str | None = None,
+    scheduler: bool = False,
+    billing_interval: float | None = None,
 ) -> FastAPI:
     """``scheduler=True`` (``seatledger serve``) runs billing on a daemon thread
     while the app is up: at start, then every ``billing_interval`` seconds
@@ -58,8 +62,9 @@ def create_app(
     app.state.clock = clock
     app.state.key_cache = KeyCache()
     if operator_key:
-        ensure_operator_key(UnitOfWork(engine), key=operator_key, name="environment",
-                            at=clock.now())
+        ensure_operator_key(
+            UnitOfWork(engine), key=operator_key, name="environment", at=clock.now()
+        )
     problems.install(app)
     for module in (accounts, users, seat_requests, access, billing, invoices_export):
         app.include_router(module.router)

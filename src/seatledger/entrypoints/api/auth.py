@@ -37,8 +37,10 @@ class Principal:
     def may_act_on(self, account_id: str, minimum_role: str) -> bool:
         if self.kind == "operator":
             return True
-        return (self.account_id == account_id
-                and ROLE_RANK.get(self.role or "", 0) >= ROLE_RANK[minimum_role])
+        return (
+            self.account_id == account_id
+            and ROLE_RANK.get(self.role or "", 0) >= ROLE_RANK[minimum_role]
+        )
 
 
 class KeyCache:
@@ -75,7 +77,8 @@ async def authenticate(request: Request) -> Principal:
     principal = cache.get(key_hash)
     if principal is None:
         operator = await run_in_threadpool(
-            find_operator, UnitOfWork(request.app.state.engine), key=token)
+            find_operator, UnitOfWork(request.app.state.engine), key=token
+        )
         if operator is None:
             raise Unauthorized("unknown or revoked token")
         principal = Principal(kind="operator", id=operator.id)

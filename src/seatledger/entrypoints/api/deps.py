@@ -50,8 +50,9 @@ def decode_cursor(cursor: str) -> str:
     try:
         # validate=True: characters outside the alphabet are an error, not skipped
         # (otherwise "%%%" decodes to "" and silently restarts the list).
-        decoded = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
-                                   validate=True).decode()
+        decoded = base64.b64decode(
+            cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True
+        ).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("cursor is not valid", field="cursor") from None
     if not decoded:

@@ -13,8 +13,11 @@ def build_app(settings: Settings | None = None, *, scheduler: bool = False) -> F
     """``scheduler=True``: this app runs the hourly billing scheduler (``serve``
     with one worker; with several, ``serve`` runs one scheduler itself)."""
     settings = settings or load_settings()
-    return create_app(engine=make_engine(settings.database_url),
-                      operator_key=settings.operator_key, scheduler=scheduler)
+    return create_app(
+        engine=make_engine(settings.database_url),
+        operator_key=settings.operator_key,
+        scheduler=scheduler,
+    )
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -31,8 +31,14 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.Forbidden.code: 403,
 }
 TITLES = {
-    401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-    409: "Conflict", 410: "Gone", 422: "Invalid request", 500: "Internal error",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    422: "Invalid request",
+    500: "Internal error",
     503: "Service unavailable",
 }
 
@@ -46,8 +52,9 @@ def problem(status: int, slug: str, detail: str, **extra: Any) -> JSONResponse:
         **{k: v for k, v in extra.items() if v is not None},
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                        headers=headers)
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -62,8 +69,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def domain_error(_: Request, exc: errors.DomainError) -> JSONResponse:
         status = STATUS_BY_CODE.get(exc.code, 400)
-        return problem(status, exc.code.replace("_", "-"), exc.message, code=exc.code,
-                       field=exc.field, **exc.extra)
+        return problem(
+            status,
+            exc.code.replace("_", "-"),
+            exc.message,
+            code=exc.code,
+            field=exc.field,
+            **exc.extra,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -75,8 +88,14 @@ def install(app: FastAPI) -> None:
                 message = "unknown or read-only field"
             items.append({"field": field, "message": message})
         detail = "; ".join(f"{i['field']}: {i['message']}" for i in items)
-        return problem(422, "invalid-input", detail, code="invalid_input",
-                       field=items[0]["field"] if items else None, errors=items)
+        return problem(
+            422,
+            "invalid-input",
+            detail,
+            code="invalid_input",
+            field=items[0]["field"] if items else None,
+            errors=items,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -86,8 +105,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error reached the API: %s", exc.orig)
-        return problem(409, "conflict", "the request conflicts with the current state",
-                       code="conflict")
+        return problem(
+            409, "conflict", "the request conflicts with the current state", code="conflict"
+        )
 
     @app.exception_handler(Exception)
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:

@@ -41,7 +41,7 @@ class AccountCreate(In):
 
 
 def _percentage(value: Decimal) -> str:
-    """"20" whatever the store gave back (PostgreSQL NUMERIC reads 20.000000)."""
+    """ "20" whatever the store gave back (PostgreSQL NUMERIC reads 20.000000)."""
     return f"{Decimal(value).normalize():f}"
 
 
@@ -58,10 +58,17 @@ class AccountPublic(BaseModel):
 
     @classmethod
     def of(cls, a: Account) -> AccountPublic:
-        return cls(id=a.id, name=a.name, currency=a.currency,
-                   tax_rate=_percentage(a.tax_rate) if a.tax_rate is not None else None,
-                   payment_method=a.payment_method, billing_email=a.billing_email,
-                   test_clock=a.test_clock, clock_now=a.clock_now, created_at=a.created_at)
+        return cls(
+            id=a.id,
+            name=a.name,
+            currency=a.currency,
+            tax_rate=_percentage(a.tax_rate) if a.tax_rate is not None else None,
+            payment_method=a.payment_method,
+            billing_email=a.billing_email,
+            test_clock=a.test_clock,
+            clock_now=a.clock_now,
+            created_at=a.created_at,
+        )
 
 
 class PoolTermsIn(In):
@@ -105,14 +112,25 @@ class ContractPublic(BaseModel):
     @classmethod
     def of(cls, c: Contract, currency: str) -> ContractPublic:
         return cls(
-            id=c.id, account_id=c.account_id, version=c.version, start_date=c.start_date,
-            end_date=c.end_date, billing_interval=c.billing_interval,
+            id=c.id,
+            account_id=c.account_id,
+            version=c.version,
+            start_date=c.start_date,
+            end_date=c.end_date,
+            billing_interval=c.billing_interval,
             increase_approval=c.increase_approval,
-            pools=[PoolTermsPublic(
-                module=p.module, capacity=None if p.policy == "metered" else p.capacity,
-                minimum=p.minimum, unit_price=format_amount(p.unit_price, currency),
-                policy=p.policy, charge_timing=p.charge_timing, proration=p.proration)
-                for p in c.pools],
+            pools=[
+                PoolTermsPublic(
+                    module=p.module,
+                    capacity=None if p.policy == "metered" else p.capacity,
+                    minimum=p.minimum,
+                    unit_price=format_amount(p.unit_price, currency),
+                    policy=p.policy,
+                    charge_timing=p.charge_timing,
+                    proration=p.proration,
+                )
+                for p in c.pools
+            ],
         )
 
 
@@ -131,11 +149,18 @@ class PoolPublic(BaseModel):
     @classmethod
     def of(cls, p: Pool, currency: str, *, with_price: bool) -> PoolPublic:
         s = p.state
-        return cls(module=p.module, capacity=None if p.is_metered else p.capacity,
-                   minimum=p.minimum, in_use=p.in_use, available=s.available,
-                   additional=s.additional, policy=p.policy, charge_timing=p.charge_timing,
-                   proration=p.proration,
-                   unit_price=format_amount(p.unit_price, currency) if with_price else None)
+        return cls(
+            module=p.module,
+            capacity=None if p.is_metered else p.capacity,
+            minimum=p.minimum,
+            in_use=p.in_use,
+            available=s.available,
+            additional=s.additional,
+            policy=p.policy,
+            charge_timing=p.charge_timing,
+            proration=p.proration,
+            unit_price=format_amount(p.unit_price, currency) if with_price else None,
+        )
 
 
 # --- workspaces, profiles ---------------------------------------------------
@@ -168,8 +193,13 @@ class ProfilePublic(BaseModel):
 
     @classmethod
     def of(cls, p: Profile) -> ProfilePublic:
-        return cls(id=p.id, account_id=p.account_id, name=p.name, is_default=p.is_default,
-                   modules=sorted(p.modules) if p.modules is not None else None)
+        return cls(
+            id=p.id,
+            account_id=p.account_id,
+            name=p.name,
+            is_default=p.is_default,
+            modules=sorted(p.modules) if p.modules is not None else None,
+        )
 
 
 # --- users ----------------------------------------------------------------
@@ -220,11 +250,22 @@ class UserPublic(BaseModel):
     @classmethod
     def of(cls, r: UserResult) -> UserPublic:
         u = r.user
-        return cls(id=u.id, account_id=u.account_id, email=u.email, first_name=u.first_name,
-                   last_name=u.last_name, department=u.department, role=u.role,
-                   status=u.status, profile_id=u.profile_id, workspace_ids=u.workspace_ids,
-                   valid_to=u.valid_to, seats=r.seats, created_at=u.created_at,
-                   warnings=r.warnings)
+        return cls(
+            id=u.id,
+            account_id=u.account_id,
+            email=u.email,
+            first_name=u.first_name,
+            last_name=u.last_name,
+            department=u.department,
+            role=u.role,
+            status=u.status,
+            profile_id=u.profile_id,
+            workspace_ids=u.workspace_ids,
+            valid_to=u.valid_to,
+            seats=r.seats,
+            created_at=u.created_at,
+            warnings=r.warnings,
+        )
 
 
 class UserCreated(UserPublic):
@@ -281,11 +322,21 @@ class SeatRequestPublic(BaseModel):
 
     @classmethod
     def of(cls, r: SeatRequest, *, preview: bool = False) -> SeatRequestPublic:
-        return cls(id=None if preview else r.id, account_id=r.account_id, module=r.module,
-                   from_capacity=r.from_capacity, target_capacity=r.target_capacity,
-                   delta=r.delta, status=r.status, message=r.message, effective=r.effective,
-                   reason=r.reason, created_at=r.created_at, decided_at=r.decided_at,
-                   preview=preview)
+        return cls(
+            id=None if preview else r.id,
+            account_id=r.account_id,
+            module=r.module,
+            from_capacity=r.from_capacity,
+            target_capacity=r.target_capacity,
+            delta=r.delta,
+            status=r.status,
+            message=r.message,
+            effective=r.effective,
+            reason=r.reason,
+            created_at=r.created_at,
+            decided_at=r.decided_at,
+            preview=preview,
+        )
 
 
 class ApproveIn(In):
@@ -306,8 +357,9 @@ class AccessCheckIn(In):
 
 class AccessCheckOut(BaseModel):
     allowed: bool
-    reason: Literal["ok", "not_found", "invited", "inactive", "deleted", "expired", "no_seat",
-                    "contract_ended"]
+    reason: Literal[
+        "ok", "not_found", "invited", "inactive", "deleted", "expired", "no_seat", "contract_ended"
+    ]
     user_id: str | None = None
 
 
@@ -342,20 +394,37 @@ class InvoicePublic(BaseModel):
     reason: str | None = None
 
     @classmethod
-    def of(cls, inv: IssuedInvoice | DraftInvoice, *, account_id: str | None = None) -> InvoicePublic:
+    def of(
+        cls, inv: IssuedInvoice | DraftInvoice, *, account_id: str | None = None
+    ) -> InvoicePublic:
         c = inv.currency
         issued = isinstance(inv, IssuedInvoice)
         return cls(
-            id=inv.id if issued else None, number=inv.number if issued else None,
-            type=inv.type, kind=inv.kind,
+            id=inv.id if issued else None,
+            number=inv.number if issued else None,
+            type=inv.type,
+            kind=inv.kind,
             account_id=inv.account_id if issued else (account_id or ""),
-            status=inv.status if issued else "draft", issued_at=inv.issued_at,
-            period_start=inv.period_start, period_end=inv.period_end, currency=c,
-            lines=[LinePublic(kind=ln.kind, module=ln.module, description=ln.description,
-                              quantity=ln.quantity, unit_price=format_amount(ln.unit_price, c),
-                              amount=format_amount(ln.amount, c), period_start=ln.period_start,
-                              period_end=ln.period_end) for ln in inv.lines],
-            subtotal=format_amount(inv.subtotal, c), tax=format_amount(inv.tax, c),
+            status=inv.status if issued else "draft",
+            issued_at=inv.issued_at,
+            period_start=inv.period_start,
+            period_end=inv.period_end,
+            currency=c,
+            lines=[
+                LinePublic(
+                    kind=ln.kind,
+                    module=ln.module,
+                    description=ln.description,
+                    quantity=ln.quantity,
+                    unit_price=format_amount(ln.unit_price, c),
+                    amount=format_amount(ln.amount, c),
+                    period_start=ln.period_start,
+                    period_end=ln.period_end,
+                )
+                for ln in inv.lines
+            ],
+            subtotal=format_amount(inv.subtotal, c),
+            tax=format_amount(inv.tax, c),
             total=format_amount(inv.total, c),
             credited_invoice_id=inv.credited_invoice_id if issued else None,
             reason=inv.reason if issued else None,
@@ -403,4 +472,5 @@ class BillingRunOut(BaseModel):
     invoices_issued: int
     numbers: list[str]
     failures: list[BillingRunFailure] = Field(
-        default=[], description="accounts a business rule refused; rolled back, the rest billed")
+        default=[], description="accounts a business rule refused; rolled back, the rest billed"
+    )

@@ -17,8 +17,14 @@ router = APIRouter(prefix="/v1", tags=["access"])
 async def check(body: AccessCheckIn, uow: Uow, now: Now, _: Operator) -> AccessCheckOut:
     # NOTE: async with one threadpool hop for the database read (the hot path).
     answer = await run_in_threadpool(
-        access.check_access, uow, account_id=body.account_id, user_id=body.user_id,
-        email=body.email, module=body.module, at=now)
+        access.check_access,
+        uow,
+        account_id=body.account_id,
+        user_id=body.user_id,
+        email=body.email,
+        module=body.module,
+        at=now,
+    )
     return AccessCheckOut(allowed=answer.allowed, reason=answer.reason, user_id=answer.user_id)
 
 

@@ -25,9 +25,16 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
 def create_account(body: AccountCreate, uow: Uow, now: Now, _: Operator) -> AccountPublic:
     account = accounts.create_account(
-        uow, name=body.name, currency=body.currency, tax_rate=body.tax_rate,
-        test_clock=body.test_clock, clock_start=body.clock_start,
-        payment_method=body.payment_method, billing_email=body.billing_email, at=now)
+        uow,
+        name=body.name,
+        currency=body.currency,
+        tax_rate=body.tax_rate,
+        test_clock=body.test_clock,
+        clock_start=body.clock_start,
+        payment_method=body.payment_method,
+        billing_email=body.billing_email,
+        at=now,
+    )
     return AccountPublic.of(account)
 
 
@@ -42,14 +49,25 @@ def get_account(account_id: str, uow: Uow, _: AdminOrAbove) -> AccountPublic:
     return AccountPublic.of(accounts.get_account(uow, account_id=account_id))
 
 
-@router.post("/accounts/{account_id}/contracts", status_code=status.HTTP_201_CREATED,
-             response_model=ContractPublic)
-def create_contract(account_id: str, body: ContractCreate, uow: Uow, now: Now,
-                    principal: Operator) -> ContractPublic:
+@router.post(
+    "/accounts/{account_id}/contracts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ContractPublic,
+)
+def create_contract(
+    account_id: str, body: ContractCreate, uow: Uow, now: Now, principal: Operator
+) -> ContractPublic:
     contract = accounts.create_contract(
-        uow, account_id=account_id, start_date=body.start_date, end_date=body.end_date,
-        billing_interval=body.billing_interval, increase_approval=body.increase_approval,
-        pools=[p.model_dump() for p in body.pools], at=now, actor=principal.actor)
+        uow,
+        account_id=account_id,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        billing_interval=body.billing_interval,
+        increase_approval=body.increase_approval,
+        pools=[p.model_dump() for p in body.pools],
+        at=now,
+        actor=principal.actor,
+    )
     currency = accounts.get_account(uow, account_id=account_id).currency
     return ContractPublic.of(contract, currency)
 
@@ -66,16 +84,23 @@ def list_pools(account_id: str, uow: Uow, principal: AdminOrAbove) -> dict:  # t
     currency = accounts.get_account(uow, account_id=account_id).currency
     with_price = principal.may_act_on(account_id, "owner")
     items = access.list_pools(uow, account_id=account_id)
-    return {"data": [PoolPublic.of(p, currency, with_price=with_price) for p in items],
-            "next_cursor": None}
+    return {
+        "data": [PoolPublic.of(p, currency, with_price=with_price) for p in items],
+        "next_cursor": None,
+    }
 
 
-@router.post("/accounts/{account_id}/workspaces", status_code=status.HTTP_201_CREATED,
-             response_model=WorkspacePublic)
-def create_workspace(account_id: str, body: WorkspaceCreate, uow: Uow, now: Now,
-                     _: AdminOrAbove) -> WorkspacePublic:
+@router.post(
+    "/accounts/{account_id}/workspaces",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WorkspacePublic,
+)
+def create_workspace(
+    account_id: str, body: WorkspaceCreate, uow: Uow, now: Now, _: AdminOrAbove
+) -> WorkspacePublic:
     return WorkspacePublic.of(
-        accounts.create_workspace(uow, account_id=account_id, name=body.name, at=now))
+        accounts.create_workspace(uow, account_id=account_id, name=body.name, at=now)
+    )
 
 
 @router.get("/accounts/{account_id}/workspaces")
@@ -84,12 +109,19 @@ def list_workspaces(account_id: str, uow: Uow, _: AdminOrAbove) -> dict:  # type
     return {"data": [WorkspacePublic.of(w) for w in items], "next_cursor": None}
 
 
-@router.post("/accounts/{account_id}/profiles", status_code=status.HTTP_201_CREATED,
-             response_model=ProfilePublic)
-def create_profile(account_id: str, body: ProfileCreate, uow: Uow, now: Now,
-                   _: AdminOrAbove) -> ProfilePublic:
-    return ProfilePublic.of(accounts.create_profile(
-        uow, account_id=account_id, name=body.name, modules=body.modules, at=now))
+@router.post(
+    "/accounts/{account_id}/profiles",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProfilePublic,
+)
+def create_profile(
+    account_id: str, body: ProfileCreate, uow: Uow, now: Now, _: AdminOrAbove
+) -> ProfilePublic:
+    return ProfilePublic.of(
+        accounts.create_profile(
+            uow, account_id=account_id, name=body.name, modules=body.modules, at=now
+        )
+    )
 
 
 @router.get("/accounts/{account_id}/profiles")

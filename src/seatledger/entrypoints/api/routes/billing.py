@@ -9,8 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from seatledger.domain.billing_calendar import instant
-from seatledger.entrypoints.api.auth import Operator, OwnerOrAbove, CurrentPrincipal
+from seatledger.domain.errors import Forbidden
+from seatledger.entrypoints.api.auth import CurrentPrincipal, Operator, OwnerOrAbove
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
+from seatledger.entrypoints.api.routes import invoices_export
 from seatledger.entrypoints.api.schemas import (
     BillingRunFailure,
     BillingRunIn,
@@ -19,8 +21,6 @@ from seatledger.entrypoints.api.schemas import (
     ClockOut,
     InvoicePublic,
 )
-from seatledger.domain.errors import Forbidden
-from seatledger.entrypoints.api.routes import invoices_export
 from seatledger.services import billing, invoices
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -33,30 +33,43 @@ def billing_run(uow: Uow, now: Now, _: Operator, body: BillingRunIn | None = Non
     if isinstance(as_of, date) and not isinstance(as_of, datetime):
         as_of = instant(as_of)
     result = billing.run_billing(lambda: UnitOfWork(uow.engine), as_of=as_of, now=now)
-    return BillingRunOut(as_of=result.as_of, accounts=result.accounts,
-                         invoices_issued=result.invoices_issued, numbers=result.numbers,
-                         failures=[BillingRunFailure(account_id=a, detail=d)
-                                   for a, d in result.failures])
+    return BillingRunOut(
+        as_of=result.as_of,
+        accounts=result.accounts,
+        invoices_issued=result.invoices_issued,
+        numbers=result.numbers,
+        failures=[BillingRunFailure(account_id=a, detail=d) for a, d in result.failures],
+    )
 
 
 @router.post("/accounts/{account_id}/clock", response_model=ClockOut)
 def move_clock(account_id: str, body: ClockIn, uow: Uow, _: Operator) -> ClockOut:
     issued = billing.advance_clock(uow, account_id=account_id, to=body.now)
-    return ClockOut(account_id=account_id, now=body.now, invoices_issued=len(issued),
-                    invoices=[InvoicePublic.of(i) for i in issued])
+    return ClockOut(
+        account_id=account_id,
+        now=body.now,
+        invoices_issued=len(issued),
+        invoices=[InvoicePublic.of(i) for i in issued],
+    )
 
 
-@router.get("/accounts/{account_id}/invoices", response_model=None,
-            responses=invoices_export.CSV_RESPONSES)
+@router.get(
+    "/accounts/{account_id}/invoices", response_model=None, responses=invoices_export.CSV_RESPONSES
+)
 def list_invoices(
-    account_id: str, uow: Uow, page: Paging, _: OwnerOrAbove, request: Request,
+    account_id: str,
+    uow: Uow,
+    page: Paging,
+    _: OwnerOrAbove,
+    request: Request,
     format: Literal["json", "csv"] | None = Query(None),
 ) -> dict | Response:  # type: ignore[type-arg]
     # ?format=csv, or Accept: text/csv: every document, one row per line (not paged).
     if format == "csv" or (format is None and invoices_export.wants(request, invoices_export.CSV)):
         return invoices_export.invoices_csv_response(uow, account_id)
-    items = invoices.list_invoices(uow, account_id=account_id, limit=page.limit + 1,
-                                   after=page.after)
+    items = invoices.list_invoices(
+        uow, account_id=account_id, limit=page.limit + 1, after=page.after
+    )
     return page.respond([InvoicePublic.of(i) for i in items], [i.id for i in items])
 
 
@@ -68,10 +81,12 @@ def upcoming(account_id: str, uow: Uow, now: Now, _: OwnerOrAbove) -> InvoicePub
     return InvoicePublic.of(draft, account_id=account_id)
 
 
-@router.get("/invoices/{invoice_id}", response_model=InvoicePublic,
-            responses=invoices_export.PDF_RESPONSES)
-def get_invoice(invoice_id: str, uow: Uow, principal: CurrentPrincipal,
-                request: Request) -> InvoicePublic | Response:
+@router.get(
+    "/invoices/{invoice_id}", response_model=InvoicePublic, responses=invoices_export.PDF_RESPONSES
+)
+def get_invoice(
+    invoice_id: str, uow: Uow, principal: CurrentPrincipal, request: Request
+) -> InvoicePublic | Response:
     invoice = invoices.get_invoice(uow, invoice_id=invoice_id)
     if not principal.may_act_on(invoice.account_id, "owner"):
         raise Forbidden("only owners and operators see invoices")

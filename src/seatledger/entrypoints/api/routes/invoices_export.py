@@ -22,11 +22,18 @@ router = APIRouter(prefix="/v1", tags=["billing"])
 PDF = "application/pdf"
 CSV = "text/csv"
 PDF_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"content": {PDF: {}}, "description": "The invoice; `Accept: application/pdf` "
-                                               "gives the printable PDF."}}
+    200: {
+        "content": {PDF: {}},
+        "description": "The invoice; `Accept: application/pdf` gives the printable PDF.",
+    }
+}
 CSV_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"content": {CSV: {}}, "description": "`Accept: text/csv` or `?format=csv`: every "
-                                               "issued document, one row per line."}}
+    200: {
+        "content": {CSV: {}},
+        "description": "`Accept: text/csv` or `?format=csv`: every "
+        "issued document, one row per line.",
+    }
+}
 
 
 def _accepted(request: Request) -> dict[str, float]:
@@ -58,25 +65,40 @@ def wants(request: Request, media_type: str) -> bool:
 def invoice_pdf_response(uow: Uow, invoice_id: str) -> Response:
     doc = invoice_documents.invoice_document(uow, invoice_id=invoice_id)
     pdf = render_invoice_pdf(doc.invoice, doc.account, credited_number=doc.credited_number)
-    return Response(pdf, media_type=PDF, headers={
-        "Content-Disposition": f'inline; filename="{pdf_filename(doc.invoice)}"'})
+    return Response(
+        pdf,
+        media_type=PDF,
+        headers={"Content-Disposition": f'inline; filename="{pdf_filename(doc.invoice)}"'},
+    )
 
 
 def invoices_csv_response(uow: Uow, account_id: str) -> Response:
     """Every issued invoice and credit note of the account (the export is not paged)."""
     items = invoice_documents.invoices_for_export(uow, account_id=account_id)
-    return Response(invoices_csv(items), media_type=f"{CSV}; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="invoices-{account_id}.csv"'})
+    return Response(
+        invoices_csv(items),
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="invoices-{account_id}.csv"'},
+    )
 
 
-@router.post("/invoices/{invoice_id}/credit-notes", status_code=status.HTTP_201_CREATED,
-             response_model=InvoicePublic)
-def create_credit_note(invoice_id: str, body: CreditNoteCreate, uow: Uow, now: Now,
-                       _: Operator) -> InvoicePublic:
+@router.post(
+    "/invoices/{invoice_id}/credit-notes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvoicePublic,
+)
+def create_credit_note(
+    invoice_id: str, body: CreditNoteCreate, uow: Uow, now: Now, _: Operator
+) -> InvoicePublic:
     """`amount` (gross) or `lines` (net, tax added at the invoice's rate); never more
     than what is left of the invoice. Credit amounts are positive; `type` is
     `credit_note`."""
     note = credit_notes.create_credit_note(
-        uow, invoice_id=invoice_id, reason=body.reason, at=now, amount=body.amount,
-        lines=None if body.lines is None else [ln.model_dump() for ln in body.lines])
+        uow,
+        invoice_id=invoice_id,
+        reason=body.reason,
+        at=now,
+        amount=body.amount,
+        lines=None if body.lines is None else [ln.model_dump() for ln in body.lines],
+    )
     return InvoicePublic.of(note)

@@ -9,19 +9,34 @@ from fastapi.responses import JSONResponse
 
 from seatledger.entrypoints.api.auth import Operator, OwnerOrAbove
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
-from seatledger.entrypoints.api.schemas import ApproveIn, RejectIn, SeatRequestCreate, SeatRequestPublic
+from seatledger.entrypoints.api.schemas import (
+    ApproveIn,
+    RejectIn,
+    SeatRequestCreate,
+    SeatRequestPublic,
+)
 from seatledger.services import seat_requests
 
 router = APIRouter(prefix="/v1", tags=["seat requests"])
 
 
-@router.post("/accounts/{account_id}/seat-requests", status_code=status.HTTP_201_CREATED,
-             response_model=SeatRequestPublic)
-def request_change(account_id: str, body: SeatRequestCreate, uow: Uow, now: Now,
-                   principal: OwnerOrAbove) -> JSONResponse | SeatRequestPublic:
+@router.post(
+    "/accounts/{account_id}/seat-requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SeatRequestPublic,
+)
+def request_change(
+    account_id: str, body: SeatRequestCreate, uow: Uow, now: Now, principal: OwnerOrAbove
+) -> JSONResponse | SeatRequestPublic:
     result = seat_requests.request_seat_change(
-        uow, account_id=account_id, module=body.module, target_capacity=body.target_capacity,
-        preview=body.preview, at=now, actor=principal.actor)
+        uow,
+        account_id=account_id,
+        module=body.module,
+        target_capacity=body.target_capacity,
+        preview=body.preview,
+        at=now,
+        actor=principal.actor,
+    )
     out = SeatRequestPublic.of(result.request, preview=not result.stored)
     if not result.stored:
         return JSONResponse(out.model_dump(mode="json"), status_code=200)
@@ -30,36 +45,53 @@ def request_change(account_id: str, body: SeatRequestCreate, uow: Uow, now: Now,
 
 @router.get("/accounts/{account_id}/seat-requests")
 def list_account_requests(
-    account_id: str, uow: Uow, page: Paging, _: OwnerOrAbove,
-    status_: Annotated[Literal["pending", "scheduled", "applied", "rejected"] | None,
-                       Query(alias="status")] = None,
+    account_id: str,
+    uow: Uow,
+    page: Paging,
+    _: OwnerOrAbove,
+    status_: Annotated[
+        Literal["pending", "scheduled", "applied", "rejected"] | None, Query(alias="status")
+    ] = None,
 ) -> dict:  # type: ignore[type-arg]
-    items = seat_requests.list_seat_requests(uow, account_id=account_id, status=status_,
-                                             limit=page.limit + 1, after=page.after)
+    items = seat_requests.list_seat_requests(
+        uow, account_id=account_id, status=status_, limit=page.limit + 1, after=page.after
+    )
     return page.respond([SeatRequestPublic.of(r) for r in items], [r.id for r in items])
 
 
 @router.get("/seat-requests")
 def list_requests(
-    uow: Uow, page: Paging, _: Operator,
-    status_: Annotated[Literal["pending", "scheduled", "applied", "rejected"] | None,
-                       Query(alias="status")] = None,
+    uow: Uow,
+    page: Paging,
+    _: Operator,
+    status_: Annotated[
+        Literal["pending", "scheduled", "applied", "rejected"] | None, Query(alias="status")
+    ] = None,
 ) -> dict:  # type: ignore[type-arg]
-    items = seat_requests.list_seat_requests(uow, status=status_, limit=page.limit + 1,
-                                             after=page.after)
+    items = seat_requests.list_seat_requests(
+        uow, status=status_, limit=page.limit + 1, after=page.after
+    )
     return page.respond([SeatRequestPublic.of(r) for r in items], [r.id for r in items])
 
 
 @router.post("/seat-requests/{request_id}/approve", response_model=SeatRequestPublic)
-def approve(request_id: str, uow: Uow, now: Now, principal: Operator,
-            body: ApproveIn | None = None) -> SeatRequestPublic:
+def approve(
+    request_id: str, uow: Uow, now: Now, principal: Operator, body: ApproveIn | None = None
+) -> SeatRequestPublic:
     body = body or ApproveIn()
-    return SeatRequestPublic.of(seat_requests.approve_seat_request(
-        uow, request_id=request_id, effective=body.effective, at=now, actor=principal.actor))
+    return SeatRequestPublic.of(
+        seat_requests.approve_seat_request(
+            uow, request_id=request_id, effective=body.effective, at=now, actor=principal.actor
+        )
+    )
 
 
 @router.post("/seat-requests/{request_id}/reject", response_model=SeatRequestPublic)
-def reject(request_id: str, body: RejectIn, uow: Uow, now: Now,
-           principal: Operator) -> SeatRequestPublic:
-    return SeatRequestPublic.of(seat_requests.reject_seat_request(
-        uow, request_id=request_id, reason=body.reason, at=now, actor=principal.actor))
+def reject(
+    request_id: str, body: RejectIn, uow: Uow, now: Now, principal: Operator
+) -> SeatRequestPublic:
+    return SeatRequestPublic.of(
+        seat_requests.reject_seat_request(
+            uow, request_id=request_id, reason=body.reason, at=now, actor=principal.actor
+        )
+    )

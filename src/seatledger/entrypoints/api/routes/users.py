@@ -24,25 +24,37 @@ from seatledger.services import users
 router = APIRouter(prefix="/v1", tags=["users"])
 
 
-@router.post("/accounts/{account_id}/users", status_code=status.HTTP_201_CREATED,
-             response_model=UserCreated)
-def create_user(account_id: str, body: UserCreate, uow: Uow, now: Now,
-                principal: AdminOrAbove) -> UserCreated:
-    result = users.create_user(uow, account_id=account_id, at=now, actor=principal.actor,
-                               **body.model_dump())
+@router.post(
+    "/accounts/{account_id}/users", status_code=status.HTTP_201_CREATED, response_model=UserCreated
+)
+def create_user(
+    account_id: str, body: UserCreate, uow: Uow, now: Now, principal: AdminOrAbove
+) -> UserCreated:
+    result = users.create_user(
+        uow, account_id=account_id, at=now, actor=principal.actor, **body.model_dump()
+    )
     return UserCreated(**UserPublic.of(result).model_dump(), setup_token=result.setup_token)
 
 
 @router.get("/accounts/{account_id}/users")
 def list_users(
-    account_id: str, uow: Uow, page: Paging, _: AdminOrAbove,
-    status_: Annotated[Literal["invited", "active", "inactive", "deleted"] | None,
-                       Query(alias="status")] = None,
+    account_id: str,
+    uow: Uow,
+    page: Paging,
+    _: AdminOrAbove,
+    status_: Annotated[
+        Literal["invited", "active", "inactive", "deleted"] | None, Query(alias="status")
+    ] = None,
     include_deleted: bool = False,
 ) -> dict:  # type: ignore[type-arg]
-    items = users.list_users(uow, account_id=account_id, status=status_,
-                             include_deleted=include_deleted, limit=page.limit + 1,
-                             after=page.after)
+    items = users.list_users(
+        uow,
+        account_id=account_id,
+        status=status_,
+        include_deleted=include_deleted,
+        limit=page.limit + 1,
+        after=page.after,
+    )
     return page.respond([UserPublic.of(r) for r in items], [r.user.id for r in items])
 
 
@@ -52,43 +64,74 @@ def get_user(account_id: str, user_id: str, uow: Uow, _: AdminOrAbove) -> UserPu
 
 
 @router.patch("/accounts/{account_id}/users/{user_id}", response_model=UserPublic)
-def update_user(account_id: str, user_id: str, body: UserUpdate, uow: Uow, now: Now,
-                principal: AdminOrAbove) -> UserPublic:
+def update_user(
+    account_id: str, user_id: str, body: UserUpdate, uow: Uow, now: Now, principal: AdminOrAbove
+) -> UserPublic:
     changes = body.model_dump(exclude_unset=True)
-    return UserPublic.of(users.update_user(uow, account_id=account_id, user_id=user_id, at=now,
-                                           actor=principal.actor, **changes))
+    return UserPublic.of(
+        users.update_user(
+            uow, account_id=account_id, user_id=user_id, at=now, actor=principal.actor, **changes
+        )
+    )
 
 
 @router.post("/accounts/{account_id}/users/{user_id}/activate", response_model=UserPublic)
-def activate_user(account_id: str, user_id: str, uow: Uow, now: Now, principal: AdminOrAbove,
-                  body: ActivateIn | None = None) -> UserPublic:
-    return UserPublic.of(users.activate_user(
-        uow, account_id=account_id, user_id=user_id, at=now, actor=principal.actor,
-        add_license=bool(body and body.add_license)))
+def activate_user(
+    account_id: str,
+    user_id: str,
+    uow: Uow,
+    now: Now,
+    principal: AdminOrAbove,
+    body: ActivateIn | None = None,
+) -> UserPublic:
+    return UserPublic.of(
+        users.activate_user(
+            uow,
+            account_id=account_id,
+            user_id=user_id,
+            at=now,
+            actor=principal.actor,
+            add_license=bool(body and body.add_license),
+        )
+    )
 
 
 @router.post("/accounts/{account_id}/users/{user_id}/deactivate", response_model=UserPublic)
-def deactivate_user(account_id: str, user_id: str, uow: Uow, now: Now,
-                    principal: AdminOrAbove) -> UserPublic:
-    return UserPublic.of(users.deactivate_user(uow, account_id=account_id, user_id=user_id,
-                                               at=now, actor=principal.actor))
+def deactivate_user(
+    account_id: str, user_id: str, uow: Uow, now: Now, principal: AdminOrAbove
+) -> UserPublic:
+    return UserPublic.of(
+        users.deactivate_user(
+            uow, account_id=account_id, user_id=user_id, at=now, actor=principal.actor
+        )
+    )
 
 
 @router.delete("/accounts/{account_id}/users/{user_id}", response_model=UserPublic)
-def delete_user(account_id: str, user_id: str, uow: Uow, now: Now,
-                principal: AdminOrAbove) -> UserPublic:
-    return UserPublic.of(users.delete_user(uow, account_id=account_id, user_id=user_id,
-                                           at=now, actor=principal.actor))
+def delete_user(
+    account_id: str, user_id: str, uow: Uow, now: Now, principal: AdminOrAbove
+) -> UserPublic:
+    return UserPublic.of(
+        users.delete_user(
+            uow, account_id=account_id, user_id=user_id, at=now, actor=principal.actor
+        )
+    )
 
 
-@router.post("/accounts/{account_id}/invitations", status_code=status.HTTP_201_CREATED,
-             response_model=InvitationPublic)
-def invite(account_id: str, body: InvitationCreate, uow: Uow, now: Now,
-           principal: AdminOrAbove) -> InvitationPublic:
-    inv = users.invite_user(uow, account_id=account_id, at=now, actor=principal.actor,
-                            **body.model_dump())
-    return InvitationPublic(id=inv.id, token=inv.token, expires_at=inv.expires_at,
-                            user_id=inv.user.id)
+@router.post(
+    "/accounts/{account_id}/invitations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvitationPublic,
+)
+def invite(
+    account_id: str, body: InvitationCreate, uow: Uow, now: Now, principal: AdminOrAbove
+) -> InvitationPublic:
+    inv = users.invite_user(
+        uow, account_id=account_id, at=now, actor=principal.actor, **body.model_dump()
+    )
+    return InvitationPublic(
+        id=inv.id, token=inv.token, expires_at=inv.expires_at, user_id=inv.user.id
+    )
 
 
 @router.post("/invitations/{token}/accept", response_model=UserPublic)
