@@ -6,7 +6,7 @@ Helpers for the use cases: they never commit, and they must run after
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from seatledger.domain.contracts import check_seats_may_be_taken
@@ -35,6 +35,12 @@ def wanted_modules(uow: UnitOfWork, user: User, pools: dict[str, Pool]) -> set[s
     return profile.grants(set(pools))
 
 
+@dataclass(frozen=True)
+class SeatSync:
+    warnings: list[str]
+    seats: list[str]  # modules held afterwards
+
+
 def sync_seats(
     uow: UnitOfWork,
     *,
@@ -44,24 +50,26 @@ def sync_seats(
     actor: str,
     add_license: bool = False,
     pools: dict[str, Pool] | None = None,
-) -> list[str]:
-    """Make the user's seats match what it should hold; returns warnings.
+) -> SeatSync:
+    """Make the user's seats match what it should hold.
 
     Releases first, then takes every missing seat in one plan (all or
     nothing). A plan that says "save inactive" sets ``user.status`` to
     inactive (the caller saves the user). Refusals raise and, as nothing is
     committed, leave nothing behind.
     """
-    pools = pools if pools is not None else uow.pools.live(user.account_id)
     held = uow.seats.held(user.id)
-    wanted = wanted_modules(uow, user, pools)
+    wanted: set[str] = set()
+    if user.needs_seats and user.profile_id is not None:
+        pools = pools if pools is not None else uow.pools.live(user.account_id)
+        wanted = wanted_modules(uow, user, pools)
     for module in sorted(set(held) - wanted):
         release_seat(
             uow, user=user, module=module, pool_id=held[module], at=at, actor=actor, cause=operation
         )
     missing = sorted(wanted - set(held))
-    if not missing:
-        return []
+    if not missing or pools is None:
+        return SeatSync([], sorted(wanted))
     check_seats_may_be_taken(uow.contracts.latest_end(user.account_id)[1], at.date())
     plan = plan_seat_take(
         [pools[m].state for m in missing], operation=operation, add_license=add_license
@@ -78,7 +86,7 @@ def sync_seats(
                 actor=actor,
                 cause=operation,
             )
-        return list(plan.warnings)
+        return SeatSync(list(plan.warnings), [])
     for step in plan.steps:
         pool = pools[step.module]
         if step.grow:
@@ -123,7 +131,7 @@ def sync_seats(
             ),
             pool_id=pool.id,
         )
-    return list(plan.warnings)
+    return SeatSync(list(plan.warnings), sorted(wanted))
 
 
 def release_seat(

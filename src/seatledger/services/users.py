@@ -22,7 +22,7 @@ from seatledger.domain.users import (
     check_role_change,
     check_transition,
 )
-from seatledger.services.seats import sync_seats
+from seatledger.services.seats import SeatSync, sync_seats
 from seatledger.services.secrets import hash_password, hash_token
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -46,12 +46,12 @@ def _load_user(uow: UnitOfWork, account_id: str, user_id: str) -> User:
 
 
 def _result(
-    uow: UnitOfWork, user: User, warnings: list[str] | None = None, setup_token: str | None = None
+    uow: UnitOfWork, user: User, change: SeatSync | None = None, setup_token: str | None = None
 ) -> UserResult:
     return UserResult(
         user=user,
-        seats=sorted(uow.seats.held(user.id)),
-        warnings=warnings or [],
+        seats=change.seats if change else sorted(uow.seats.held(user.id)),
+        warnings=change.warnings if change else [],
         setup_token=setup_token,
     )
 
@@ -134,12 +134,12 @@ def create_user(
         )
         setup_token = new_token("setup")
         uow.users.add(user, at=at, setup_token_hash=hash_token(setup_token))
-        warnings = sync_seats(
+        change = sync_seats(
             uow, user=user, operation="create", at=at, actor=actor, add_license=add_license
         )
         if user.status != ACTIVE:
             uow.users.save(user, at=at)
-        result = _result(uow, user, warnings, setup_token)
+        result = _result(uow, user, change, setup_token)
         uow.commit()
     return result
 
@@ -209,11 +209,11 @@ def update_user(
         if workspace_ids is not UNSET:
             user.workspace_ids = _check_workspaces(uow, account_id, workspace_ids)
             uow.users.set_workspaces(user.id, user.workspace_ids)
-        warnings = sync_seats(
+        change = sync_seats(
             uow, user=user, operation="update", at=at, actor=actor, add_license=add_license
         )
         uow.users.save(user, at=at)
-        result = _result(uow, user, warnings)
+        result = _result(uow, user, change)
         uow.commit()
     return result
 
@@ -231,14 +231,14 @@ def activate_user(
         at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
         check_transition(user, ACTIVE)
-        warnings: list[str] = []
+        change = None
         if user.status != ACTIVE:
             user.status = ACTIVE
-            warnings = sync_seats(
+            change = sync_seats(
                 uow, user=user, operation="activate", at=at, actor=actor, add_license=add_license
             )
             uow.users.save(user, at=at)
-        result = _result(uow, user, warnings)
+        result = _result(uow, user, change)
         uow.commit()
     return result
 
@@ -255,11 +255,12 @@ def deactivate_user(
         if user.status == INVITED:
             # NOTE: an inactive user cannot sign up through an old invitation.
             uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
+        change = None
         if user.status != INACTIVE:
             user.status = INACTIVE
-            sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)
+            change = sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)
             uow.users.save(user, at=at)
-        result = _result(uow, user)
+        result = _result(uow, user, change)
         uow.commit()
     return result
 
@@ -276,9 +277,9 @@ def delete_user(
         if user.status == INVITED:
             uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
         user.status = DELETED
-        sync_seats(uow, user=user, operation="delete", at=at, actor=actor)
+        change = sync_seats(uow, user=user, operation="delete", at=at, actor=actor)
         uow.users.save(user, at=at)
-        result = _result(uow, user)
+        result = _result(uow, user, change)
         uow.commit()
     return result
 
@@ -377,7 +378,7 @@ def accept_invitation(
             raise Gone("this invitation has expired", field="token")
         user = _load_user(uow, account_id, invitation.user_id)
         user.first_name, user.last_name, user.status = first_name, last_name, ACTIVE
-        warnings = sync_seats(
+        change = sync_seats(
             uow,
             user=user,
             operation="accept",
@@ -388,7 +389,7 @@ def accept_invitation(
         uow.users.save(user, at=at)
         uow.users.set_password(user.id, hash_password(password))
         uow.invitations.close(invitation.id, status="accepted", at=at)
-        result = _result(uow, user, warnings)
+        result = _result(uow, user, change)
         uow.commit()
     return result
 

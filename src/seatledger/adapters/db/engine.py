@@ -44,7 +44,9 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 60) -> Eng
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    # NOTE: no pool_pre_ping: it costs a round trip per transaction; a connection
+    # broken by a server restart fails one request (503) and the pool is invalidated.
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]

@@ -1,0 +1,35 @@
+"""Repositories: rows in, domain objects out. Thin; no business rule here."""
+
+from seatledger.adapters.db.repositories.accounts import (
+    Accounts,
+    Contracts,
+    OperatorKeys,
+    Profiles,
+    Workspaces,
+)
+from seatledger.adapters.db.repositories.billing import BillingMarkers, Invoices
+from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
+from seatledger.adapters.db.repositories.users import (
+    AccessFacts,
+    Invitations,
+    Users,
+    access_facts,
+)
+
+__all__ = [
+    "AccessFacts",
+    "Accounts",
+    "BillingMarkers",
+    "Contracts",
+    "Invitations",
+    "Invoices",
+    "Ledger",
+    "OperatorKeys",
+    "Pools",
+    "Profiles",
+    "SeatRequests",
+    "Seats",
+    "Users",
+    "Workspaces",
+    "access_facts",
+]

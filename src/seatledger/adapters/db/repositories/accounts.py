@@ -1,0 +1,337 @@
+"""Repositories: accounts, workspaces, profiles, contracts, operator keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from seatledger.adapters.db import tables as t
+from seatledger.domain.accounts import Account, Profile, Workspace
+from seatledger.domain.contracts import Contract, PoolTerms
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        currency=row.currency,
+        tax_rate=row.tax_rate,
+        payment_method=row.payment_method,
+        billing_email=row.billing_email,
+        test_clock=row.test_clock,
+        clock_now=row.clock_now,
+        created_at=row.created_at,
+    )
+
+
+# NOTE: statements on the seat path are built once (see repositories/seats.py).
+_LOCK = (
+    update(t.accounts)
+    .where(t.accounts.c.id == bindparam("b_account"))
+    .values(lock_version=t.accounts.c.lock_version + 1)
+    .returning(*t.accounts.c)
+)
+_PROFILE_WITH_MODULES = (
+    select(
+        t.profiles.c.id,
+        t.profiles.c.account_id,
+        t.profiles.c.name,
+        t.profiles.c.all_modules,
+        t.profiles.c.is_default,
+        t.profile_modules.c.module,
+    )
+    .select_from(t.profiles.outerjoin(t.profile_modules))
+    .where(
+        t.profiles.c.id == bindparam("b_profile"), t.profiles.c.account_id == bindparam("b_account")
+    )
+)
+_LATEST_END = (
+    select(t.contracts.c.end_date)
+    .where(t.contracts.c.account_id == bindparam("b_account"))
+    .order_by(t.contracts.c.version.desc())
+    .limit(1)
+)
+
+
+class Accounts:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, account: Account) -> None:
+        self.conn.execute(
+            insert(t.accounts).values(
+                id=account.id,
+                name=account.name,
+                currency=account.currency,
+                tax_rate=account.tax_rate,
+                payment_method=account.payment_method,
+                billing_email=account.billing_email,
+                test_clock=account.test_clock,
+                clock_now=account.clock_now,
+                created_at=account.created_at,
+            )
+        )
+
+    def get(self, account_id: str) -> Account | None:
+        row = self.conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).first()
+        return _account(row) if row else None
+
+    def lock(self, account_id: str) -> Account | None:
+        """The account lock: an UPDATE, so it is the write lock on SQLite and a
+        row lock on PostgreSQL; it must be the transaction's first statement."""
+        row = self.conn.execute(_LOCK, {"b_account": account_id}).first()
+        return _account(row) if row else None
+
+    def list(self, *, limit: int, after: str | None) -> list[Account]:
+        q = select(t.accounts).order_by(t.accounts.c.id).limit(limit)
+        if after:
+            q = q.where(t.accounts.c.id > after)
+        return [_account(r) for r in self.conn.execute(q)]
+
+    def set_clock(self, account_id: str, now: datetime) -> None:
+        self.conn.execute(
+            update(t.accounts).where(t.accounts.c.id == account_id).values(clock_now=now)
+        )
+
+
+class Workspaces:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, ws: Workspace, *, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.workspaces).values(
+                id=ws.id,
+                account_id=ws.account_id,
+                name=ws.name,
+                is_default=ws.is_default,
+                created_at=at,
+            )
+        )
+
+    def list(self, account_id: str) -> list[Workspace]:
+        rows = self.conn.execute(
+            select(t.workspaces)
+            .where(t.workspaces.c.account_id == account_id)
+            .order_by(t.workspaces.c.created_at, t.workspaces.c.id)
+        )
+        return [Workspace(r.id, r.account_id, r.name, r.is_default) for r in rows]
+
+    def existing_ids(self, account_id: str, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        if not ids:
+            return set()
+        rows = self.conn.execute(
+            select(t.workspaces.c.id).where(
+                t.workspaces.c.account_id == account_id, t.workspaces.c.id.in_(ids)
+            )
+        )
+        return {r.id for r in rows}
+
+    def default_id(self, account_id: str) -> str:
+        return self.conn.execute(
+            select(t.workspaces.c.id).where(
+                t.workspaces.c.account_id == account_id, t.workspaces.c.is_default
+            )
+        ).scalar_one()
+
+
+class Profiles:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, profile: Profile, *, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.profiles).values(
+                id=profile.id,
+                account_id=profile.account_id,
+                name=profile.name,
+                all_modules=profile.modules is None,
+                is_default=profile.is_default,
+                created_at=at,
+            )
+        )
+        if profile.modules:
+            self.conn.execute(
+                insert(t.profile_modules),
+                [{"profile_id": profile.id, "module": m} for m in sorted(profile.modules)],
+            )
+
+    def get(self, account_id: str, profile_id: str) -> Profile | None:
+        rows = self.conn.execute(
+            _PROFILE_WITH_MODULES, {"b_profile": profile_id, "b_account": account_id}
+        ).all()
+        if not rows:
+            return None
+        first = rows[0]
+        return Profile(
+            id=first.id,
+            account_id=first.account_id,
+            name=first.name,
+            is_default=first.is_default,
+            modules=None if first.all_modules else frozenset(r.module for r in rows if r.module),
+        )
+
+    def default(self, account_id: str) -> Profile:
+        row = self.conn.execute(
+            select(t.profiles).where(t.profiles.c.account_id == account_id, t.profiles.c.is_default)
+        ).one()
+        return self._load([row])[0]
+
+    def list(self, account_id: str) -> list[Profile]:
+        rows = list(
+            self.conn.execute(
+                select(t.profiles)
+                .where(t.profiles.c.account_id == account_id)
+                .order_by(t.profiles.c.created_at, t.profiles.c.id)
+            )
+        )
+        return self._load(rows)
+
+    def _load(self, rows: list[Any]) -> list[Profile]:
+        ids = [r.id for r in rows if not r.all_modules]
+        modules: dict[str, set[str]] = {i: set() for i in ids}
+        if ids:
+            for m in self.conn.execute(
+                select(t.profile_modules).where(t.profile_modules.c.profile_id.in_(ids))
+            ):
+                modules[m.profile_id].add(m.module)
+        return [
+            Profile(
+                id=r.id,
+                account_id=r.account_id,
+                name=r.name,
+                is_default=r.is_default,
+                modules=None if r.all_modules else frozenset(modules[r.id]),
+            )
+            for r in rows
+        ]
+
+
+class Contracts:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, c: Contract, *, at: datetime, applied: bool) -> None:
+        self.conn.execute(
+            insert(t.contracts).values(
+                id=c.id,
+                account_id=c.account_id,
+                version=c.version,
+                start_date=c.start_date,
+                end_date=c.end_date,
+                billing_interval=c.billing_interval,
+                increase_approval=c.increase_approval,
+                applied=applied,
+                created_at=at,
+            )
+        )
+        if c.pools:
+            self.conn.execute(
+                insert(t.contract_pools),
+                [
+                    {
+                        "contract_id": c.id,
+                        "module": p.module,
+                        "capacity": p.capacity,
+                        "minimum": p.minimum,
+                        "unit_price": p.unit_price,
+                        "policy": p.policy,
+                        "charge_timing": p.charge_timing,
+                        "proration": p.proration,
+                    }
+                    for p in c.pools
+                ],
+            )
+
+    def next_version(self, account_id: str) -> int:
+        return (
+            self.conn.execute(
+                select(func.max(t.contracts.c.version)).where(
+                    t.contracts.c.account_id == account_id
+                )
+            ).scalar()
+            or 0
+        ) + 1
+
+    def mark_applied(self, contract_id: str) -> None:
+        self.conn.execute(
+            update(t.contracts).where(t.contracts.c.id == contract_id).values(applied=True)
+        )
+
+    def all(self, account_id: str) -> list[Contract]:
+        rows = list(
+            self.conn.execute(
+                select(t.contracts)
+                .where(t.contracts.c.account_id == account_id)
+                .order_by(t.contracts.c.version)
+            )
+        )
+        return self._load(rows)
+
+    def in_force(self, account_id: str) -> Contract | None:
+        """The newest applied version."""
+        row = self.conn.execute(
+            select(t.contracts)
+            .where(t.contracts.c.account_id == account_id, t.contracts.c.applied)
+            .order_by(t.contracts.c.version.desc())
+            .limit(1)
+        ).first()
+        return self._load([row])[0] if row else None
+
+    def latest_end(self, account_id: str) -> tuple[bool, Any]:
+        """(has a contract, end_date of the newest version) — for access checks."""
+        row = self.conn.execute(_LATEST_END, {"b_account": account_id}).first()
+        return (row is not None, row.end_date if row else None)
+
+    def _load(self, rows: list[Any]) -> list[Contract]:
+        if not rows:
+            return []
+        terms: dict[str, list[PoolTerms]] = {r.id: [] for r in rows}
+        for p in self.conn.execute(
+            select(t.contract_pools)
+            .where(t.contract_pools.c.contract_id.in_(list(terms)))
+            .order_by(t.contract_pools.c.module)
+        ):
+            terms[p.contract_id].append(
+                PoolTerms(
+                    module=p.module,
+                    capacity=p.capacity,
+                    minimum=p.minimum,
+                    unit_price=p.unit_price,
+                    policy=p.policy,
+                    charge_timing=p.charge_timing,
+                    proration=p.proration,
+                )
+            )
+        return [
+            Contract(
+                id=r.id,
+                account_id=r.account_id,
+                version=r.version,
+                start_date=r.start_date,
+                end_date=r.end_date,
+                billing_interval=r.billing_interval,
+                increase_approval=r.increase_approval,
+                pools=terms[r.id],
+            )
+            for r in rows
+        ]
+
+
+class OperatorKeys:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, *, id: str, name: str, key_hash: str, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.operator_keys).values(id=id, name=name, key_hash=key_hash, created_at=at)
+        )
+
+    def by_hash(self, key_hash: str) -> Any:
+        return self.conn.execute(
+            select(t.operator_keys).where(t.operator_keys.c.key_hash == key_hash)
+        ).first()

@@ -1,0 +1,170 @@
+"""Repositories: issued documents, their numbers, billing markers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from seatledger.adapters.db import tables as t
+from seatledger.domain.invoicing import IssuedInvoice, Line
+
+
+class Invoices:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def next_sequence(self, name: str) -> int:
+        """Gapless: the increment commits or rolls back with the document."""
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stmt = upsert(t.number_sequences).values(name=name, last=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"last": t.number_sequences.c.last + 1}
+        ).returning(t.number_sequences.c.last)
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def add(self, inv: IssuedInvoice) -> None:
+        self.conn.execute(
+            insert(t.invoices).values(
+                id=inv.id,
+                account_id=inv.account_id,
+                key=inv.key,
+                number=inv.number,
+                type=inv.type,
+                kind=inv.kind,
+                status=inv.status,
+                issued_at=inv.issued_at,
+                period_start=inv.period_start,
+                period_end=inv.period_end,
+                currency=inv.currency,
+                subtotal=inv.subtotal,
+                tax=inv.tax,
+                total=inv.total,
+                credited_invoice_id=inv.credited_invoice_id,
+                reason=inv.reason,
+            )
+        )
+        if not inv.lines:
+            return  # NOTE: a period invoice is issued even with nothing to bill (0.00)
+        self.conn.execute(
+            insert(t.invoice_lines),
+            [
+                {
+                    "invoice_id": inv.id,
+                    "position": i,
+                    "kind": ln.kind,
+                    "module": ln.module,
+                    "description": ln.description,
+                    "quantity": ln.quantity,
+                    "unit_price": ln.unit_price,
+                    "amount": ln.amount,
+                    "period_start": ln.period_start,
+                    "period_end": ln.period_end,
+                }
+                for i, ln in enumerate(inv.lines)
+            ],
+        )
+
+    def keys(self, account_id: str) -> set[str]:
+        return set(
+            self.conn.execute(
+                select(t.invoices.c.key).where(t.invoices.c.account_id == account_id)
+            ).scalars()
+        )
+
+    def get(self, invoice_id: str) -> IssuedInvoice | None:
+        row = self.conn.execute(select(t.invoices).where(t.invoices.c.id == invoice_id)).first()
+        return self._load([row])[0] if row else None
+
+    def list(self, account_id: str, *, limit: int, after: str | None) -> list[IssuedInvoice]:
+        c = t.invoices.c
+        q = select(t.invoices).where(c.account_id == account_id).order_by(c.id).limit(limit)
+        if after:
+            q = q.where(c.id > after)
+        return self._load(list(self.conn.execute(q)))
+
+    def all_for(self, account_id: str | None = None) -> list[IssuedInvoice]:
+        c = t.invoices.c
+        q = select(t.invoices).order_by(c.issued_at, c.number)
+        if account_id:
+            q = q.where(c.account_id == account_id)
+        return self._load(list(self.conn.execute(q)))
+
+    def credited_total(self, invoice_id: str) -> Decimal:
+        rows = self.conn.execute(
+            select(t.invoices.c.total).where(t.invoices.c.credited_invoice_id == invoice_id)
+        )
+        return sum((r.total for r in rows), Decimal(0))
+
+    def set_status(self, invoice_id: str, status: str, *, at: datetime) -> None:
+        self.conn.execute(
+            update(t.invoices)
+            .where(t.invoices.c.id == invoice_id)
+            .values(status=status, status_changed_at=at)
+        )
+
+    def _load(self, rows: list[Any]) -> list[IssuedInvoice]:
+        ids = [r.id for r in rows]
+        lines: dict[str, list[Line]] = {i: [] for i in ids}
+        if ids:
+            for ln in self.conn.execute(
+                select(t.invoice_lines)
+                .where(t.invoice_lines.c.invoice_id.in_(ids))
+                .order_by(t.invoice_lines.c.invoice_id, t.invoice_lines.c.position)
+            ):
+                lines[ln.invoice_id].append(
+                    Line(
+                        ln.kind,
+                        ln.module,
+                        ln.description,
+                        ln.quantity,
+                        ln.unit_price,
+                        ln.amount,
+                        ln.period_start,
+                        ln.period_end,
+                    )
+                )
+        return [
+            IssuedInvoice(
+                id=r.id,
+                account_id=r.account_id,
+                number=r.number,
+                key=r.key,
+                type=r.type,
+                kind=r.kind,
+                status=r.status,
+                issued_at=r.issued_at,
+                currency=r.currency,
+                lines=tuple(lines[r.id]),
+                subtotal=r.subtotal,
+                tax=r.tax,
+                total=r.total,
+                period_start=r.period_start,
+                period_end=r.period_end,
+                credited_invoice_id=r.credited_invoice_id,
+                reason=r.reason,
+            )
+            for r in rows
+        ]
+
+
+class BillingMarkers:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def done(self, account_id: str) -> set[str]:
+        return set(
+            self.conn.execute(
+                select(t.billing_markers.c.key).where(t.billing_markers.c.account_id == account_id)
+            ).scalars()
+        )
+
+    def add(self, account_id: str, key: str, *, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.billing_markers).values(account_id=account_id, key=key, done_at=at)
+        )

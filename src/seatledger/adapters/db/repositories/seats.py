@@ -1,0 +1,311 @@
+"""Repositories: pools, seats, the append-only seat ledger, seat requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+
+from seatledger.adapters.db import tables as t
+from seatledger.domain.ledger import LedgerEntry
+from seatledger.domain.pools import Pool
+from seatledger.domain.seat_policies import CAPPED_POLICIES
+from seatledger.domain.seat_requests import SeatRequest
+
+# NOTE: the seat path's statements are built once: building a Core statement per
+# call cost ~0.1 ms of Python each, more than the database round trip.
+_p = t.pools.c
+_LIVE_POOLS = (
+    select(t.pools)
+    .where(_p.account_id == bindparam("b_account"), _p.retired.is_(False))
+    .order_by(_p.module)
+)
+_TAKE_SEAT = (
+    update(t.pools)
+    .where(
+        _p.id == bindparam("b_pool"), _p.policy.not_in(CAPPED_POLICIES) | (_p.in_use < _p.capacity)
+    )
+    .values(in_use=_p.in_use + 1)
+    .returning(_p.in_use, _p.capacity)
+)
+_RELEASE_SEAT = (
+    update(t.pools)
+    .where(_p.id == bindparam("b_pool"))
+    .values(in_use=_p.in_use - 1)
+    .returning(_p.in_use, _p.capacity)
+)
+_SEATS_HELD = select(t.seats.c.module, t.seats.c.pool_id).where(
+    t.seats.c.user_id == bindparam("b_user")
+)
+_SEAT_ADD = insert(t.seats)
+_SEAT_REMOVE = delete(t.seats).where(
+    t.seats.c.user_id == bindparam("b_user"), t.seats.c.module == bindparam("b_module")
+)
+_LEDGER_APPEND = insert(t.seat_ledger).returning(t.seat_ledger.c.id)
+
+
+def _pool(r: Any) -> Pool:
+    return Pool(
+        id=r.id,
+        account_id=r.account_id,
+        module=r.module,
+        capacity=r.capacity,
+        minimum=r.minimum,
+        unit_price=r.unit_price,
+        policy=r.policy,
+        charge_timing=r.charge_timing,
+        proration=r.proration,
+        in_use=r.in_use,
+        committed_capacity=r.committed_capacity,
+        retired=r.retired,
+    )
+
+
+class Pools:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def live(self, account_id: str) -> dict[str, Pool]:
+        rows = self.conn.execute(_LIVE_POOLS, {"b_account": account_id})
+        return {r.module: _pool(r) for r in rows}
+
+    def all(self, account_id: str) -> dict[str, Pool]:
+        rows = self.conn.execute(select(t.pools).where(t.pools.c.account_id == account_id))
+        return {r.module: _pool(r) for r in rows}
+
+    def add(self, pool: Pool) -> None:
+        self.conn.execute(
+            insert(t.pools).values(
+                id=pool.id,
+                account_id=pool.account_id,
+                module=pool.module,
+                capacity=pool.capacity,
+                minimum=pool.minimum,
+                unit_price=pool.unit_price,
+                policy=pool.policy,
+                charge_timing=pool.charge_timing,
+                proration=pool.proration,
+                in_use=pool.in_use,
+                committed_capacity=pool.committed_capacity,
+                retired=pool.retired,
+            )
+        )
+
+    def save_terms(self, pool: Pool) -> None:
+        self.conn.execute(
+            update(t.pools)
+            .where(t.pools.c.id == pool.id)
+            .values(
+                capacity=pool.capacity,
+                minimum=pool.minimum,
+                unit_price=pool.unit_price,
+                policy=pool.policy,
+                charge_timing=pool.charge_timing,
+                proration=pool.proration,
+                committed_capacity=pool.committed_capacity,
+                retired=pool.retired,
+            )
+        )
+
+    def take_seat(self, pool_id: str) -> tuple[int, int] | None:
+        """+1 in use, guarded: a capped pool only moves while a seat is free.
+        Returns (in_use, capacity) after, or None when the guard refused."""
+        row = self.conn.execute(_TAKE_SEAT, {"b_pool": pool_id}).first()
+        return (row.in_use, row.capacity) if row else None
+
+    def release_seat(self, pool_id: str) -> tuple[int, int]:
+        row = self.conn.execute(_RELEASE_SEAT, {"b_pool": pool_id}).one()
+        return row.in_use, row.capacity
+
+    def change_capacity(self, pool_id: str, delta: int, *, commit_floor: bool) -> tuple[int, int]:
+        c = t.pools.c
+        values: dict[str, Any] = {"capacity": c.capacity + delta}
+        if commit_floor:
+            values["committed_capacity"] = c.capacity + delta
+        row = self.conn.execute(
+            update(t.pools).where(c.id == pool_id).values(**values).returning(c.in_use, c.capacity)
+        ).one()
+        return row.in_use, row.capacity
+
+
+class Seats:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def held(self, user_id: str) -> dict[str, str]:
+        """module → pool id of the seats the user holds."""
+        rows = self.conn.execute(_SEATS_HELD, {"b_user": user_id})
+        return {r.module: r.pool_id for r in rows}
+
+    def holds(self, user_id: str, module: str) -> bool:
+        return (
+            self.conn.execute(
+                select(t.seats.c.user_id).where(
+                    t.seats.c.user_id == user_id, t.seats.c.module == module
+                )
+            ).first()
+            is not None
+        )
+
+    def held_by_users(self, user_ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {u: [] for u in user_ids}
+        if user_ids:
+            for r in self.conn.execute(
+                select(t.seats.c.user_id, t.seats.c.module)
+                .where(t.seats.c.user_id.in_(user_ids))
+                .order_by(t.seats.c.module)
+            ):
+                out[r.user_id].append(r.module)
+        return out
+
+    def add(
+        self, *, user_id: str, module: str, pool_id: str, account_id: str, at: datetime
+    ) -> None:
+        self.conn.execute(
+            _SEAT_ADD,
+            {
+                "user_id": user_id,
+                "module": module,
+                "pool_id": pool_id,
+                "account_id": account_id,
+                "taken_at": at,
+            },
+        )
+
+    def remove(self, user_id: str, module: str) -> None:
+        self.conn.execute(_SEAT_REMOVE, {"b_user": user_id, "b_module": module})
+
+    def count_by_pool(self, account_id: str) -> dict[str, int]:
+        rows = self.conn.execute(
+            select(t.seats.c.pool_id, func.count())
+            .where(t.seats.c.account_id == account_id)
+            .group_by(t.seats.c.pool_id)
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+class Ledger:
+    """Append-only: this class has no update and no delete, by design."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def append(self, entry: LedgerEntry, *, pool_id: str) -> int:
+        return self.conn.execute(
+            _LEDGER_APPEND,
+            {
+                "account_id": entry.account_id,
+                "pool_id": pool_id,
+                "module": entry.module,
+                "kind": entry.kind,
+                "user_id": entry.user_id,
+                "delta": entry.delta,
+                "in_use_after": entry.in_use_after,
+                "capacity_after": entry.capacity_after,
+                "purchased": entry.purchased,
+                "at": entry.at,
+                "actor": entry.actor,
+                "cause": entry.cause,
+            },
+        ).scalar_one()
+
+    def entries(
+        self, account_id: str, *, module: str | None = None, until: datetime | None = None
+    ) -> list[LedgerEntry]:
+        c = t.seat_ledger.c
+        q = select(t.seat_ledger).where(c.account_id == account_id).order_by(c.id)
+        if module:
+            q = q.where(c.module == module)
+        if until is not None:
+            q = q.where(c.at <= until)
+        return [
+            LedgerEntry(
+                account_id=r.account_id,
+                module=r.module,
+                kind=r.kind,
+                delta=r.delta,
+                in_use_after=r.in_use_after,
+                capacity_after=r.capacity_after,
+                at=r.at,
+                actor=r.actor,
+                cause=r.cause,
+                user_id=r.user_id,
+                purchased=r.purchased,
+                id=r.id,
+            )
+            for r in self.conn.execute(q)
+        ]
+
+
+def _request(r: Any) -> SeatRequest:
+    return SeatRequest(
+        id=r.id,
+        account_id=r.account_id,
+        module=r.module,
+        from_capacity=r.from_capacity,
+        target_capacity=r.target_capacity,
+        delta=r.delta,
+        status=r.status,
+        message=r.message,
+        effective=r.effective,
+        reason=r.reason,
+        created_at=r.created_at,
+        decided_at=r.decided_at,
+    )
+
+
+class SeatRequests:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, req: SeatRequest, *, pool_id: str, requested_by: str) -> None:
+        self.conn.execute(
+            insert(t.seat_requests).values(
+                id=req.id,
+                account_id=req.account_id,
+                pool_id=pool_id,
+                module=req.module,
+                from_capacity=req.from_capacity,
+                target_capacity=req.target_capacity,
+                delta=req.delta,
+                status=req.status,
+                message=req.message,
+                effective=req.effective,
+                reason=req.reason,
+                requested_by=requested_by,
+                created_at=req.created_at,
+                decided_at=req.decided_at,
+            )
+        )
+
+    def get(self, request_id: str) -> SeatRequest | None:
+        row = self.conn.execute(
+            select(t.seat_requests).where(t.seat_requests.c.id == request_id)
+        ).first()
+        return _request(row) if row else None
+
+    def save(self, req: SeatRequest) -> None:
+        self.conn.execute(
+            update(t.seat_requests)
+            .where(t.seat_requests.c.id == req.id)
+            .values(
+                status=req.status,
+                effective=req.effective,
+                reason=req.reason,
+                decided_at=req.decided_at,
+            )
+        )
+
+    def list(
+        self, *, account_id: str | None, status: str | None, limit: int, after: str | None
+    ) -> list[SeatRequest]:
+        c = t.seat_requests.c
+        q = select(t.seat_requests).order_by(c.id).limit(limit)
+        if account_id:
+            q = q.where(c.account_id == account_id)
+        if status:
+            q = q.where(c.status == status)
+        if after:
+            q = q.where(c.id > after)
+        return [_request(r) for r in self.conn.execute(q)]
