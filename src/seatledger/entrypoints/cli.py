@@ -122,8 +122,10 @@ def bill(
         "ISO 8601 instant. Default: now. A moment in the future is refused.",
     ),
 ) -> None:
-    """Run billing for every account on the real clock: issue each invoice due up to
-    --as-of that was never issued (safe to run again, or after an interruption)."""
+    """Issue every invoice due up to --as-of, exactly once (real-clock accounts).
+
+    Safe to run again, or after an interruption: what was issued is never issued twice.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from seatledger.domain.errors import DomainError
@@ -193,8 +195,11 @@ def demo(
         True, "--serve/--no-serve", help="Start the server after seeding."
     ),
 ) -> None:
-    """Create one demo account per seed document (on the SQLite default unless
-    SEATLEDGER_DATABASE_URL says otherwise), then serve the API."""
+    """Create one demo account per seed document, run a year of each, serve the API.
+
+    On the SQLite default unless SEATLEDGER_DATABASE_URL says otherwise. Each account is
+    on a test clock set to its worked example (PRODUCT.md §6).
+    """
     from seatledger.services.demo import seed_demo
     from seatledger.services.operator_keys import create_operator_key
     from seatledger.services.unit_of_work import UnitOfWork

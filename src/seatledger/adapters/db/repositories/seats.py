@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.rows import as_values, from_row
 from seatledger.domain.ledger import LedgerEntry
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_policies import CAPPED_POLICIES
@@ -46,20 +47,7 @@ _LEDGER_APPEND = insert(t.seat_ledger).returning(t.seat_ledger.c.id)
 
 
 def _pool(r: Any) -> Pool:
-    return Pool(
-        id=r.id,
-        account_id=r.account_id,
-        module=r.module,
-        capacity=r.capacity,
-        minimum=r.minimum,
-        unit_price=r.unit_price,
-        policy=r.policy,
-        charge_timing=r.charge_timing,
-        proration=r.proration,
-        in_use=r.in_use,
-        committed_capacity=r.committed_capacity,
-        retired=r.retired,
-    )
+    return from_row(Pool, r)
 
 
 class Pools:
@@ -75,22 +63,7 @@ class Pools:
         return {r.module: _pool(r) for r in rows}
 
     def add(self, pool: Pool) -> None:
-        self.conn.execute(
-            insert(t.pools).values(
-                id=pool.id,
-                account_id=pool.account_id,
-                module=pool.module,
-                capacity=pool.capacity,
-                minimum=pool.minimum,
-                unit_price=pool.unit_price,
-                policy=pool.policy,
-                charge_timing=pool.charge_timing,
-                proration=pool.proration,
-                in_use=pool.in_use,
-                committed_capacity=pool.committed_capacity,
-                retired=pool.retired,
-            )
-        )
+        self.conn.execute(insert(t.pools).values(**as_values(pool)))
 
     def save_terms(self, pool: Pool) -> None:
         self.conn.execute(
@@ -239,20 +212,7 @@ class Ledger:
 
 
 def _request(r: Any) -> SeatRequest:
-    return SeatRequest(
-        id=r.id,
-        account_id=r.account_id,
-        module=r.module,
-        from_capacity=r.from_capacity,
-        target_capacity=r.target_capacity,
-        delta=r.delta,
-        status=r.status,
-        message=r.message,
-        effective=r.effective,
-        reason=r.reason,
-        created_at=r.created_at,
-        decided_at=r.decided_at,
-    )
+    return from_row(SeatRequest, r)
 
 
 class SeatRequests:
@@ -262,20 +222,7 @@ class SeatRequests:
     def add(self, req: SeatRequest, *, pool_id: str, requested_by: str) -> None:
         self.conn.execute(
             insert(t.seat_requests).values(
-                id=req.id,
-                account_id=req.account_id,
-                pool_id=pool_id,
-                module=req.module,
-                from_capacity=req.from_capacity,
-                target_capacity=req.target_capacity,
-                delta=req.delta,
-                status=req.status,
-                message=req.message,
-                effective=req.effective,
-                reason=req.reason,
-                requested_by=requested_by,
-                created_at=req.created_at,
-                decided_at=req.decided_at,
+                **as_values(req), pool_id=pool_id, requested_by=requested_by
             )
         )
 
