@@ -31,11 +31,11 @@ from seatledger.services.unit_of_work import UnitOfWork
 
 STRESS = 10 if os.environ.get("SEATLEDGER_STRESS", "").strip() not in ("", "0") else 1
 CLIENTS = 32
-# Tuned on the 2-core CI machine: one op is ~3 ms on SQLite and ~8 ms on
+# Tuned on the 2-core CI machine: one op is ~2 ms on SQLite and ~5 ms on
 # PostgreSQL (each op waits its turn on the account lock, so the rate does not
-# grow with clients); 3200 and 2400 attempts take 10–25 s, under 60 s even when
-# the machine is shared.
-OPS_PER_CLIENT = {"sqlite": 100 * STRESS, "postgres": 75 * STRESS}
+# grow with clients); 3200 attempts take 6–20 s, under 60 s even when the
+# machine is shared.
+OPS_PER_CLIENT = {"sqlite": 100 * STRESS, "postgres": 100 * STRESS}
 CAPACITY = 10
 INITIAL_USERS = 60
 INITIAL_ACTIVE = 6
