@@ -338,3 +338,31 @@ def test_the_cli_exports_the_same_csv(
 
     unknown = runner.invoke(cli_app, ["export", "invoices", "--account", "acc_nope"])
     assert unknown.exit_code == 2
+
+
+def test_invoices_are_listed_in_the_order_of_issue_across_pages(api: Api) -> None:
+    account = api.create_account(test_clock=True, clock_start="2026-01-01T00:00:00Z")
+    api.create_contract(
+        account["id"],
+        [{"module": "console", "capacity": 2, "unit_price": "30.00", "policy": "block"}],
+    )
+    api.ok(
+        api.client.post(f"/v1/accounts/{account['id']}/clock", json={"now": "2026-05-01T00:00:00Z"})
+    )
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.ok(api.client.get(f"/v1/accounts/{account['id']}/invoices", params=params))
+        seen += page["data"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    # one period invoice per month, January to May, numbered in the order of issue
+    assert [i["period_start"] for i in seen] == [f"2026-0{m}-01" for m in range(1, 6)]
+    assert [i["number"] for i in seen] == [f"TEST-INV-2026-00000{n}" for n in range(1, 6)]
+
+
+def test_an_unknown_invoice_id_is_404_as_problem_json(api: Api) -> None:
+    response = api.client.get("/v1/invoices/inv_doesnotexist")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from seatledger.domain.errors import Conflict, NotFound
+from seatledger.domain.errors import Conflict, InvalidInput, NotFound
 from seatledger.domain.invoicing import IssuedInvoice
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -24,9 +24,25 @@ def get_invoice(uow: UnitOfWork, *, invoice_id: str) -> IssuedInvoice:
 def list_invoices(
     uow: UnitOfWork, *, account_id: str, limit: int = 100, after: str | None = None
 ) -> list[IssuedInvoice]:
+    """Invoices and credit notes in the order of issue. ``after`` is the
+    ``page_key`` of the last one seen."""
     with uow:
         uow.read_account(account_id)
-        return uow.invoices.list(account_id, limit=limit, after=after)
+        return uow.invoices.list(account_id, limit=limit, after=_parse_page_key(after))
+
+
+def page_key(invoice: IssuedInvoice) -> str:
+    return f"{invoice.issued_at.isoformat()}|{invoice.id}"
+
+
+def _parse_page_key(key: str | None) -> tuple[datetime, str] | None:
+    if not key:
+        return None
+    try:
+        issued, _, invoice_id = key.partition("|")
+        return datetime.fromisoformat(issued), invoice_id
+    except ValueError:
+        raise InvalidInput("cursor is not valid", field="cursor") from None
 
 
 def _set_status(uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str) -> IssuedInvoice:

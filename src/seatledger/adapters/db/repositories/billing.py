@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, tuple_, update
 
 from seatledger.adapters.db import tables as t
 from seatledger.domain.invoicing import IssuedInvoice, Line
@@ -81,11 +81,19 @@ class Invoices:
         row = self.conn.execute(select(t.invoices).where(t.invoices.c.id == invoice_id)).first()
         return self._load([row])[0] if row else None
 
-    def list(self, account_id: str, *, limit: int, after: str | None) -> list[IssuedInvoice]:
+    def list(
+        self, account_id: str, *, limit: int, after: tuple[datetime, str] | None
+    ) -> list[IssuedInvoice]:
+        """In the order of issue; ``after`` is the (issued_at, id) of the last one seen."""
         c = t.invoices.c
-        q = select(t.invoices).where(c.account_id == account_id).order_by(c.id).limit(limit)
+        q = (
+            select(t.invoices)
+            .where(c.account_id == account_id)
+            .order_by(c.issued_at, c.id)
+            .limit(limit)
+        )
         if after:
-            q = q.where(c.id > after)
+            q = q.where(tuple_(c.issued_at, c.id) > tuple_(*after))
         return self._load(list(self.conn.execute(q)))
 
     def all_for(self, account_id: str | None = None) -> list[IssuedInvoice]:

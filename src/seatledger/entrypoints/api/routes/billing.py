@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from seatledger.domain.billing_calendar import instant
-from seatledger.domain.errors import Forbidden
+from seatledger.domain.errors import NotFound
 from seatledger.entrypoints.api.auth import CurrentPrincipal, Operator, OwnerOrAbove
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.routes import invoices_export
@@ -70,7 +70,7 @@ def list_invoices(
     items = invoices.list_invoices(
         uow, account_id=account_id, limit=page.limit + 1, after=page.after
     )
-    return page.respond([InvoicePublic.of(i) for i in items], [i.id for i in items])
+    return page.respond([InvoicePublic.of(i) for i in items], [invoices.page_key(i) for i in items])
 
 
 @router.get("/accounts/{account_id}/invoices/upcoming", response_model=InvoicePublic | None)
@@ -89,7 +89,8 @@ def get_invoice(
 ) -> InvoicePublic | Response:
     invoice = invoices.get_invoice(uow, invoice_id=invoice_id)
     if not principal.may_act_on(invoice.account_id, "owner"):
-        raise Forbidden("only owners and operators see invoices")
+        # NOTE: another account's id is 404, as if unknown (API.md conventions).
+        raise NotFound(f"invoice {invoice_id} not found", field="invoice_id")
     if invoices_export.wants(request, invoices_export.PDF):
         return invoices_export.invoice_pdf_response(uow, invoice_id)
     return InvoicePublic.of(invoice)
