@@ -42,6 +42,10 @@ from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
 
 SYSTEM_ACTOR = "system:billing"
+# NOTE: a clock move processes every period it crosses in one request (and one
+# lock): unbounded, a move to the year 9999 would hold the account for hours.
+MAX_CLOCK_MOVE_YEARS = 10
+MAX_CLOCK_MOVE = timedelta(days=366 * MAX_CLOCK_MOVE_YEARS)
 
 
 @dataclass
@@ -232,6 +236,12 @@ def advance_clock(uow: UnitOfWork, *, account_id: str, to: datetime) -> list[Iss
         if to < account.clock_now:
             raise InvalidInput(
                 f"a test clock only moves forward: it reads {account.clock_now.isoformat()}",
+                field="now",
+            )
+        if to - account.clock_now > MAX_CLOCK_MOVE:
+            raise InvalidInput(
+                f"a test clock moves at most {MAX_CLOCK_MOVE_YEARS} years at a time: "
+                f"it reads {account.clock_now.isoformat()}",
                 field="now",
             )
         issued = process_due(uow, account, to)

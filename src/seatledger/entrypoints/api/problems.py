@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from seatledger.domain import errors
@@ -107,6 +107,16 @@ def install(app: FastAPI) -> None:
         log.warning("integrity error reached the API: %s", exc.orig)
         return problem(
             409, "conflict", "the request conflicts with the current state", code="conflict"
+        )
+
+    @app.exception_handler(DataError)
+    async def data_error(_: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot store (PostgreSQL: a NUL character in a
+        # string, a number out of its column's range): the request's fault, a 422
+        # like any invalid input, never a 500.
+        log.warning("data error reached the API: %s", exc.orig)
+        return problem(
+            422, "invalid-input", "a value in the request cannot be stored", code="invalid_input"
         )
 
     @app.exception_handler(Exception)

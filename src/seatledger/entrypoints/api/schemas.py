@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 
 from seatledger.domain.accounts import Account, Profile, Workspace
 from seatledger.domain.contracts import Contract
@@ -22,7 +31,28 @@ from seatledger.domain.seat_requests import SeatRequest
 from seatledger.services.users import UserResult
 
 DecimalString = Annotated[StrictStr, Field(examples=["15.00"], max_length=40)]
-DateString = Annotated[date, Field(strict=False, examples=["2026-03-01"])]
+# NOTE: the calendar the engine computes in. Python's dates stop at the years 1
+# and 9999: an instant near either end overflows when moved to UTC or by a
+# billing period (a 500, found by tests/e2e/test_api_fuzz.py), so a date or an
+# instant outside this window is refused as invalid input.
+_T = TypeVar("_T")
+EARLIEST = date(1900, 1, 1)
+LATEST = date(9000, 12, 31)
+
+
+def _within_calendar(value: _T) -> _T:
+    if isinstance(value, date):
+        day = value.date() if isinstance(value, datetime) else value
+        if not EARLIEST <= day <= LATEST:
+            raise ValueError(f"must lie between {EARLIEST} and {LATEST}")
+    return value
+
+
+DateString = Annotated[
+    date, Field(strict=False, examples=["2026-03-01"]), AfterValidator(_within_calendar)
+]
+Instant = Annotated[datetime, AfterValidator(_within_calendar)]
+AwareInstant = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
 
 
 class In(BaseModel):
@@ -37,7 +67,7 @@ class AccountCreate(In):
     payment_method: Literal["invoice", "card"] = "invoice"
     billing_email: StrictStr | None = None
     test_clock: StrictBool = False
-    clock_start: datetime | None = None
+    clock_start: AwareInstant | None = None
 
 
 def _percentage(value: Decimal) -> str:
@@ -447,7 +477,7 @@ class CreditNoteCreate(In):
 
 
 class ClockIn(In):
-    now: datetime
+    now: Instant
 
 
 class ClockOut(BaseModel):
@@ -458,7 +488,7 @@ class ClockOut(BaseModel):
 
 
 class BillingRunIn(In):
-    as_of: datetime | date | None = None
+    as_of: Annotated[datetime | date | None, AfterValidator(_within_calendar)] = None
 
 
 class BillingRunFailure(BaseModel):
