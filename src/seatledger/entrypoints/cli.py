@@ -210,7 +210,7 @@ def demo(
     key = settings.operator_key or create_operator_key(UnitOfWork(engine), name="demo", at=now).key
     table = Table(title="Demo accounts (one per seed document, PRODUCT.md §6)")
     table.add_column("seed")
-    table.add_column("account id")
+    table.add_column("account id", no_wrap=True, min_width=29)
     table.add_column("a year of its model")
     table.add_column("documents", justify="right")
     table.add_column("invoiced", justify="right")
