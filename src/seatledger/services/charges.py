@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from seatledger.domain.accounts import Account
 from seatledger.domain.ids import new_id
 from seatledger.domain.invoicing import (
@@ -11,7 +9,9 @@ from seatledger.domain.invoicing import (
     DraftInvoice,
     IssuedInvoice,
     charge_invoice,
+    charge_phrase,
     document_number,
+    proration_line,
     sequence_name,
 )
 from seatledger.domain.ledger import LedgerEntry
@@ -71,27 +71,10 @@ def charge_purchase(uow: UnitOfWork, account: Account, entry: LedgerEntry) -> Is
     return issue(uow, account, draft) if draft else None
 
 
-def preview_charge(
-    uow: UnitOfWork, account: Account, entry: LedgerEntry
-) -> tuple[str, DraftInvoice | None]:
-    """What a purchase would cost now (for a seat-change preview message)."""
-    from seatledger.domain.invoicing import proration_line
-
+def preview_charge(uow: UnitOfWork, account: Account, entry: LedgerEntry) -> str | None:
+    """The charge part of a seat-change message for a purchase made now
+    ("15.00 EUR now"), from the same proration that will invoice it."""
     inputs = billing_inputs(uow, account, with_ledger=False)
     found = inputs.terms(entry.module, entry.at.date())
     timing = found[1].charge_timing if found else "immediate"
-    line = proration_line(entry, inputs)
-    return timing, (
-        DraftInvoice(
-            key="preview",
-            kind="ad_hoc",
-            issued_at=entry.at,
-            currency=account.currency,
-            lines=(line,),
-        )
-        if line
-        else None
-    )
-
-
-__all__ = ["billing_inputs", "charge_purchase", "issue", "preview_charge", "datetime"]
+    return charge_phrase(proration_line(entry, inputs), account.currency, timing)

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from seatledger.domain.errors import Conflict, InvalidInput, NotFound
 from seatledger.domain.ids import new_id
-from seatledger.domain.invoicing import charge_phrase
 from seatledger.domain.ledger import CAPACITY_CHANGED, CAUSE_SEAT_REQUEST, LedgerEntry
 from seatledger.domain.seat_requests import (
     APPLIED,
@@ -54,7 +53,8 @@ def request_seat_change(
     """Refusals are 422 and store nothing; a preview stores nothing either.
     An increase under ``automatic`` approval is applied at once."""
     with uow:
-        at = uow.lock_account(account_id).time_at(at)
+        account = uow.lock_account(account_id)
+        at = account.time_at(at)
         pool = _pool(uow, account_id, module)
         check_target(pool.state, target_capacity)
         contract = uow.contracts.in_force(account_id)
@@ -63,9 +63,9 @@ def request_seat_change(
         status = initial_status(delta, increase_approval=approval)
         charge = None
         if status == APPLIED:
-            timing, draft = preview_charge(
+            charge = preview_charge(
                 uow,
-                uow.accounts_locked[account_id],
+                account,
                 LedgerEntry(
                     account_id=account_id,
                     module=module,
@@ -78,9 +78,6 @@ def request_seat_change(
                     cause=CAUSE_SEAT_REQUEST,
                     purchased=True,
                 ),
-            )
-            charge = charge_phrase(
-                draft.lines[0] if draft else None, pool_currency(uow, account_id), timing
             )
         request = SeatRequest(
             id=new_id("sreq"),
@@ -110,10 +107,6 @@ def request_seat_change(
             )
         uow.commit()
     return SeatRequestResult(request, stored=True)
-
-
-def pool_currency(uow: UnitOfWork, account_id: str) -> str:
-    return uow.accounts_locked[account_id].currency
 
 
 def _load_request(uow: UnitOfWork, request_id: str) -> SeatRequest:

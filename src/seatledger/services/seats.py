@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from seatledger.domain.contracts import check_seats_may_be_taken
-from seatledger.domain.errors import SeatLimitReached
 from seatledger.domain.ledger import (
     CAPACITY_CHANGED,
     CAUSE_AUTO_PURCHASE,
@@ -194,6 +193,3 @@ def record_capacity_change(
         charge_purchase(uow, uow.accounts_locked[pool.account_id], replace(entry, id=entry_id))
     pool.capacity = capacity
     return in_use, capacity
-
-
-__all__ = ["SeatLimitReached", "record_capacity_change", "release_seat", "sync_seats"]

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.rows import as_values
 from seatledger.domain.accounts import Account, Profile, Workspace
 from seatledger.domain.contracts import Contract, PoolTerms
 
@@ -61,19 +62,7 @@ class Accounts:
         self.conn = conn
 
     def add(self, account: Account) -> None:
-        self.conn.execute(
-            insert(t.accounts).values(
-                id=account.id,
-                name=account.name,
-                currency=account.currency,
-                tax_rate=account.tax_rate,
-                payment_method=account.payment_method,
-                billing_email=account.billing_email,
-                test_clock=account.test_clock,
-                clock_now=account.clock_now,
-                created_at=account.created_at,
-            )
-        )
+        self.conn.execute(insert(t.accounts).values(**as_values(account)))
 
     def get(self, account_id: str) -> Account | None:
         row = self.conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).first()
