@@ -16,6 +16,7 @@ from seatledger.domain.money import (
     MINOR_UNITS,
     check_currency,
     format_amount,
+    format_percentage,
     minor_units,
     parse_amount,
     parse_percentage,
@@ -337,6 +338,24 @@ def test_a_percentage_error_names_the_field_it_was_given() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_percentage("120", field="discount")
     assert caught.value.field == "discount"
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ("20", "20"),
+        ("20.000000", "20"),  # PostgreSQL's NUMERIC(24, 6) reads back at scale 6
+        ("19.50", "19.5"),
+        ("7.250000", "7.25"),
+        ("100.000000", "100"),  # not "1E+2"
+        ("0.000100", "0.0001"),
+        ("0.000000", "0"),
+    ],
+)
+def test_a_percentage_reads_the_same_whatever_scale_it_was_stored_at(
+    stored: str, expected: str
+) -> None:
+    assert format_percentage(Decimal(stored)) == expected
 
 
 # --- purity ---------------------------------------------------------------------------------

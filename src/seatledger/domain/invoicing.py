@@ -20,7 +20,7 @@ from seatledger.domain.ledger import (
     SEAT_TAKEN,
     LedgerEntry,
 )
-from seatledger.domain.money import MONEY_CONTEXT, format_amount, round_line
+from seatledger.domain.money import MONEY_CONTEXT, format_amount, format_percentage, round_line
 from seatledger.domain.periods import Period, months_left_in_period
 from seatledger.domain.proration import fraction_of_months, prorate
 from seatledger.domain.seat_policies import METERED
@@ -324,7 +324,7 @@ def tax_line(lines: list[Line], rate: Decimal | None, currency: str) -> Line | N
     return Line(
         "tax",
         None,
-        f"Tax {rate}%",
+        f"Tax {format_percentage(rate)}%",
         1,
         round_line(exact, currency),
         round_line(exact, currency),

@@ -140,6 +140,15 @@ def parse_percentage(value: str | int | Decimal, *, field: str = "tax_rate") -> 
     return parsed
 
 
+def format_percentage(rate: Decimal) -> str:
+    """A percentage as it reads on a document and in the API, the same whatever
+    scale the store gave it back with: ``"20"``, ``"19.5"``, ``"7.25"`` (never
+    ``"20.000000"``, never an exponent)."""
+    _require_decimal(rate, "rate")
+    with localcontext(MONEY_CONTEXT) as ctx:
+        return f"{Decimal(rate).normalize(ctx):f}"
+
+
 # --- helpers ---------------------------------------------------------------------------
 
 

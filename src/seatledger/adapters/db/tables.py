@@ -266,6 +266,8 @@ invoices = Table(
     Column("number", String(32), nullable=False, unique=True),
     Column("type", String(12), nullable=False),  # invoice | credit_note
     Column("kind", String(10), nullable=False),  # period | ad_hoc
+    # NOTE: moves only from issued to paid or to void, and only on an invoice (a
+    # trigger, migration 0003); on SQLite the status CHECK below is a trigger too.
     Column("status", String(10), nullable=False),  # issued | paid | void
     Column("issued_at", UTCDateTime, nullable=False),
     Column("period_start", Date, nullable=True),
@@ -277,6 +279,11 @@ invoices = Table(
     Column("credited_invoice_id", Id, ForeignKey("invoices.id"), nullable=True),
     Column("reason", Text, nullable=True),
     Column("status_changed_at", UTCDateTime, nullable=True),
+    # NOTE: the number of lines, written with the invoice and never changed: a line
+    # is accepted only at a position below it, so an issued document takes no line.
+    Column("line_count", Integer, nullable=False, server_default="0"),
+    CheckConstraint("line_count >= 0", name="line_count"),
+    CheckConstraint("status IN ('issued', 'paid', 'void')", name="status"),
     UniqueConstraint("account_id", "key", name="uq_invoices_account_key"),
     Index("ix_invoices_account_issued", "account_id", "issued_at"),
 )

@@ -8,7 +8,6 @@ the domain; here only types.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
@@ -25,7 +24,7 @@ from pydantic import (
 from seatledger.domain.accounts import Account, Profile, Workspace
 from seatledger.domain.contracts import Contract
 from seatledger.domain.invoicing import DraftInvoice, IssuedInvoice
-from seatledger.domain.money import format_amount
+from seatledger.domain.money import format_amount, format_percentage
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_requests import SeatRequest
 from seatledger.services.users import UserResult
@@ -70,11 +69,6 @@ class AccountCreate(In):
     clock_start: AwareInstant | None = None
 
 
-def _percentage(value: Decimal) -> str:
-    """ "20" whatever the store gave back (PostgreSQL NUMERIC reads 20.000000)."""
-    return f"{Decimal(value).normalize():f}"
-
-
 class AccountPublic(BaseModel):
     id: str
     name: str
@@ -92,7 +86,7 @@ class AccountPublic(BaseModel):
             id=a.id,
             name=a.name,
             currency=a.currency,
-            tax_rate=_percentage(a.tax_rate) if a.tax_rate is not None else None,
+            tax_rate=format_percentage(a.tax_rate) if a.tax_rate is not None else None,
             payment_method=a.payment_method,
             billing_email=a.billing_email,
             test_clock=a.test_clock,

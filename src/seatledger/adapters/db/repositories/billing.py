@@ -47,6 +47,7 @@ class Invoices:
                 total=inv.total,
                 credited_invoice_id=inv.credited_invoice_id,
                 reason=inv.reason,
+                line_count=len(inv.lines),
             )
         )
         if not inv.lines:
