@@ -6,12 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from seatledger.clock import Clock, SystemClock
 from seatledger.entrypoints.api import problems
 from seatledger.entrypoints.api.auth import KeyCache
+from seatledger.entrypoints.api.deps import path_ids_well_formed
 from seatledger.entrypoints.api.routes import (
     access,
     accounts,
@@ -56,6 +57,7 @@ def create_app(
         version="0.1.0",
         description="Seat licensing and billing engine: seats, ledger, access checks.",
         lifespan=lifespan if scheduler else None,
+        dependencies=[Depends(path_ids_well_formed)],
     )
     app.state.scheduler = None
     app.state.engine = engine

@@ -9,7 +9,8 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from seatledger.domain.errors import InvalidInput
+from seatledger.domain.errors import InvalidInput, NotFound
+from seatledger.domain.ids import is_id, is_token
 from seatledger.services.unit_of_work import UnitOfWork
 
 
@@ -20,6 +21,25 @@ async def get_uow(request: Request) -> UnitOfWork:
 async def get_now(request: Request) -> datetime:
     """The only place the API reads time: the app's clock (tests inject one)."""
     return request.app.state.clock.now()
+
+
+async def path_ids_well_formed(request: Request) -> None:
+    """A path id of a form no id has (a NUL, a quote, a wrong alphabet or length)
+    names nothing: 404 like an unknown id (API.md), before any query.
+
+    The app runs this for every route, so no malformed id reaches a database
+    (PostgreSQL refuses a NUL in a string where SQLite would only find no row).
+    ``token`` is an invitation token; ``id`` and ``*_id`` are ids.
+    """
+    for name, value in request.path_params.items():
+        if name == "token":
+            well_formed = is_token(value)
+        elif name == "id" or name.endswith("_id"):
+            well_formed = is_id(value)
+        else:
+            continue
+        if not well_formed:
+            raise NotFound(f"{name} not found", field=name)
 
 
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
