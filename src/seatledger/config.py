@@ -2,24 +2,58 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 DEFAULT_DATABASE_URL = "sqlite:///./seatledger.db"
+# Each process opens at most DB_POOL_SIZE + DB_MAX_OVERFLOW connections (10):
+# three API processes and the scheduler of `serve --workers 3` stay at 40 of
+# PostgreSQL's default max_connections=100.
+DEFAULT_DB_POOL_SIZE = 5
+DEFAULT_DB_MAX_OVERFLOW = 5
+# Seconds a request waits for a free connection before it is answered 503.
+DEFAULT_DB_POOL_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     operator_key: str | None
+    db_pool_size: int = DEFAULT_DB_POOL_SIZE
+    db_max_overflow: int = DEFAULT_DB_MAX_OVERFLOW
+    db_pool_timeout: float = DEFAULT_DB_POOL_TIMEOUT
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
 
+Number = TypeVar("Number", int, float)
+
+
+def _number(name: str, default: Number, minimum: Number) -> Number:
+    """The variable ``name`` as a finite number (of ``default``'s type) >=
+    ``minimum``; unset or empty is ``default``. Anything else stops the
+    program, naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = type(default)(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value < math.inf:
+        raise ValueError(f"{name}={raw!r} is not a number >= {minimum}")
+    return value
+
+
 def load_settings() -> Settings:
     return Settings(
         database_url=os.environ.get("SEATLEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL,
         operator_key=os.environ.get("SEATLEDGER_OPERATOR_KEY") or None,
+        db_pool_size=_number("SEATLEDGER_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE, 1),
+        db_max_overflow=_number("SEATLEDGER_DB_MAX_OVERFLOW", DEFAULT_DB_MAX_OVERFLOW, 0),
+        db_pool_timeout=_number("SEATLEDGER_DB_POOL_TIMEOUT", DEFAULT_DB_POOL_TIMEOUT, 0.0),
     )

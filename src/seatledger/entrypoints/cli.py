@@ -27,11 +27,11 @@ err_console = Console(stderr=True)
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from seatledger.adapters.db.engine import make_engine, migrate
+    from seatledger.adapters.db.engine import engine_for, migrate
 
     settings = load_settings()
     migrate(settings.database_url)
-    return settings, make_engine(settings.database_url)
+    return settings, engine_for(settings)
 
 
 @app.command()

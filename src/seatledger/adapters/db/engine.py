@@ -7,11 +7,28 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from seatledger.config import (
+    DEFAULT_DB_MAX_OVERFLOW,
+    DEFAULT_DB_POOL_SIZE,
+    DEFAULT_DB_POOL_TIMEOUT,
+    Settings,
+)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 60) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = DEFAULT_DB_POOL_SIZE,
+    max_overflow: int = DEFAULT_DB_MAX_OVERFLOW,
+    pool_timeout: float = DEFAULT_DB_POOL_TIMEOUT,
+) -> Engine:
     """An engine with the settings the concurrency rules rely on.
+
+    At most ``pool_size + max_overflow`` connections are open at once; a
+    checkout waits up to ``pool_timeout`` seconds for one, then raises
+    ``sqlalchemy.exc.TimeoutError`` (the API answers 503).
 
     SQLite: WAL with synchronous=FULL, a long busy timeout, foreign keys on,
     and pysqlite's own transaction handling off so that ``BEGIN`` is emitted
@@ -25,6 +42,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 60) -> Eng
             connect_args={"timeout": 60, "check_same_thread": False},
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
         )
 
         @event.listens_for(engine, "connect")
@@ -46,7 +64,20 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 60) -> Eng
         return engine
     # NOTE: no pool_pre_ping: it costs a round trip per transaction; a connection
     # broken by a server restart fails one request (503) and the pool is invalidated.
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+    )
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine ``settings`` describe (``SEATLEDGER_DATABASE_URL`` and
+    ``SEATLEDGER_DB_POOL_SIZE`` / ``_MAX_OVERFLOW`` / ``_POOL_TIMEOUT``)."""
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
 
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]

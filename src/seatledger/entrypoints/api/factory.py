@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from seatledger.adapters.db.engine import make_engine
+from seatledger.adapters.db.engine import engine_for
 from seatledger.config import Settings, load_settings
 from seatledger.entrypoints.api.app import create_app
 
@@ -14,7 +14,7 @@ def build_app(settings: Settings | None = None, *, scheduler: bool = False) -> F
     with one worker; with several, ``serve`` runs one scheduler itself)."""
     settings = settings or load_settings()
     return create_app(
-        engine=make_engine(settings.database_url),
+        engine=engine_for(settings),
         operator_key=settings.operator_key,
         scheduler=scheduler,
     )

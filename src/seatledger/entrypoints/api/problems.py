@@ -9,11 +9,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from seatledger.domain import errors
 
 PROBLEM_BASE = "https://seatledger.dev/problems/"
+# A 503 is temporary (every connection busy, the database restarting): the
+# client may retry after this many seconds.
+RETRY_AFTER_SECONDS = 5
 log = logging.getLogger("seatledger.api")
 
 # NOTE: the one mapping from domain error codes to HTTP statuses.
@@ -55,6 +59,12 @@ def problem(status: int, slug: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=headers
     )
+
+
+def _unavailable(detail: str) -> JSONResponse:
+    response = problem(503, "unavailable", detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -129,4 +139,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def operational_error(_: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", exc.orig)
-        return problem(503, "unavailable", "the database is unavailable; retry later")
+        return _unavailable("the database is unavailable; retry later")
+
+    @app.exception_handler(PoolTimeoutError)
+    async def pool_timeout(_: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every connection of this process's pool stayed checked out for the
+        # whole pool timeout (SEATLEDGER_DB_POOL_TIMEOUT): overload, not a bug.
+        log.warning("no database connection became free in time: %s", exc)
+        return _unavailable("the server is busy; retry later")
