@@ -163,6 +163,38 @@ def test_refusals_store_nothing(uow_factory: Uow) -> None:
     assert [(i.id, i.total, i.lines) for i in after] == [(i.id, i.total, i.lines) for i in before]
 
 
+def test_a_credit_note_beyond_twenty_lines_or_its_text_bounds_is_refused_naming_the_field(
+    uow_factory: Uow,
+) -> None:
+    # issue 6, item 7: 100 long lines in Hebrew and emoji took 55 s per PDF
+    account_id, issued = clock_account_with_invoices(uow_factory)
+    inv = issued[0]
+    text = ("שלום 👋🏽 " * 40)[:200]
+    short = {"description": "x", "amount": "1.00"}
+    too_long = {"description": text + "!", "amount": "1.00"}
+    before = stored(uow_factory, account_id)
+
+    for field, kwargs in [
+        ("lines", {"lines": [short] * 21}),
+        ("lines[3].description", {"lines": [short] * 3 + [too_long]}),
+        ("reason", {"amount": "1.00", "reason": "ר" * 501}),
+    ]:
+        with pytest.raises(InvalidInput) as refused:
+            credit(uow_factory, inv.id, **kwargs)
+        assert refused.value.field == field
+    assert stored(uow_factory, account_id) == before
+
+    # the longest note allowed: 20 lines of 200 characters, a reason of 500
+    note = credit(
+        uow_factory,
+        inv.id,
+        lines=[{"description": text, "amount": "1.00"}] * 20,
+        reason="ר" * 500,
+    )
+    assert [ln.kind for ln in note.lines] == ["credit"] * 20 + ["tax"] * 20
+    assert note.total == D("24.00")  # 20 × (1.00 + 20 % tax)
+
+
 def test_an_invoice_with_credit_notes_cannot_be_voided_but_can_be_paid(uow_factory: Uow) -> None:
     _, issued = clock_account_with_invoices(uow_factory)
     inv = issued[0]

@@ -15,6 +15,27 @@ BILLING_INTERVALS = ("month", "year")
 INCREASE_APPROVALS = ("automatic", "operator")
 CHARGE_TIMINGS = ("immediate", "next_invoice")
 PRORATIONS = ("day", "second")
+# The most seats a pool may have: a contract's capacity and minimum, and a
+# seat-change request's target, are each at most this.
+MAX_CAPACITY = 1_000_000
+MAX_POOLS = 100
+# NOTE: the largest unit price, derived from what storage holds. Amounts are stored as
+# NUMERIC(24, 6) on PostgreSQL (adapters/db/types.py): |amount| < 10**18. Every line is
+# q × unit_price × f with f ≤ 1 (a period's days / its full days, the time left of a
+# proration, a true-up's m / M, the metered seat-days / D). While a pool's capacity stays
+# within MAX_CAPACITY (contracts and seat-change requests; seats bought one by one may
+# pass it), an invoice bills a pool for at most its capacity at the period start
+# (recurring) plus the seats added in the period just ended (prorations, true-up):
+# q ≤ 2 × MAX_CAPACITY. With MAX_POOLS pools and tax at most 100 % of the subtotal
+# (money.parse_percentage):
+#     total ≤ 2 × MAX_POOLS × 2 × MAX_CAPACITY × MAX_UNIT_PRICE = 4 × 10**17 < 10**18,
+# with a factor 2.5 to spare for seats bought past MAX_CAPACITY and metered users.
+# One line is at most MAX_CAPACITY × MAX_UNIT_PRICE = 10**15.
+MAX_UNIT_PRICE = Decimal(1_000_000_000)
+# NOTE: a contract's first billing runs every period since its start in one transaction,
+# under the account lock, as a clock move does: it may start at most this many years
+# before the account's now (a test clock's now), the reach of one clock move.
+MAX_YEARS_BEFORE_NOW = 10
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,16 @@ def check_module_name(module: object, *, field: str = "module") -> str:
     return module
 
 
+def check_seat_count(value: object, *, field: str) -> int:
+    """A number of seats: a whole number from 0 to ``MAX_CAPACITY``."""
+    name = field.rsplit(".", 1)[-1]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{name} must be a whole number ≥ 0", field=field)
+    if value > MAX_CAPACITY:
+        raise InvalidInput(f"{name} must be at most {MAX_CAPACITY}", field=field)
+    return value
+
+
 def _one_of(value: str, allowed: tuple[str, ...], *, field: str) -> str:
     if value not in allowed:
         raise InvalidInput(f"{field} must be one of {', '.join(allowed)}", field=field)
@@ -70,11 +101,12 @@ def check_pool_terms(terms: PoolTerms, *, index: int) -> PoolTerms:
     _one_of(terms.charge_timing, CHARGE_TIMINGS, field=f"{where}.charge_timing")
     _one_of(terms.proration, PRORATIONS, field=f"{where}.proration")
     for name in ("capacity", "minimum"):
-        value = getattr(terms, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidInput(f"{name} must be a whole number ≥ 0", field=f"{where}.{name}")
-        if value > 1_000_000:
-            raise InvalidInput(f"{name} must be at most 1000000", field=f"{where}.{name}")
+        check_seat_count(getattr(terms, name), field=f"{where}.{name}")
+    if terms.unit_price > MAX_UNIT_PRICE:
+        raise InvalidInput(
+            f"unit_price must be at most {MAX_UNIT_PRICE} per seat and billing interval",
+            field=f"{where}.unit_price",
+        )
     if terms.policy == "metered":
         if terms.capacity != 0:
             raise InvalidInput(
@@ -95,13 +127,25 @@ def check_contract(
     billing_interval: str,
     increase_approval: str,
     pools: list[PoolTerms],
+    today: date,
 ) -> None:
+    """Form rules of a contract version; ``today`` is the account's day (its clock)."""
+    earliest = earliest_start_date(today)
+    if start_date < earliest:
+        raise InvalidInput(
+            f"start_date ({start_date}) is more than {MAX_YEARS_BEFORE_NOW} years before the "
+            f"account's today ({today}): the earliest start is {earliest}",
+            field="start_date",
+            earliest_start_date=earliest.isoformat(),
+        )
     if end_date is not None and end_date < start_date:
         raise InvalidInput(
             f"end_date ({end_date}) must not precede start_date ({start_date})", field="end_date"
         )
     _one_of(billing_interval, BILLING_INTERVALS, field="billing_interval")
     _one_of(increase_approval, INCREASE_APPROVALS, field="increase_approval")
+    if len(pools) > MAX_POOLS:
+        raise InvalidInput(f"a contract has at most {MAX_POOLS} pools", field="pools")
     seen: set[str] = set()
     for index, terms in enumerate(pools):
         check_pool_terms(terms, index=index)
@@ -110,6 +154,17 @@ def check_contract(
                 f"module {terms.module!r} appears twice", field=f"pools[{index}].module"
             )
         seen.add(terms.module)
+
+
+def earliest_start_date(today: date) -> date:
+    """``today`` MAX_YEARS_BEFORE_NOW years earlier (29 February gives 28 February)."""
+    year = today.year - MAX_YEARS_BEFORE_NOW
+    if year < date.min.year:
+        return date.min
+    try:
+        return today.replace(year=year)
+    except ValueError:  # 29 February, in a common year
+        return today.replace(year=year, day=28)
 
 
 def check_seats_may_be_taken(end_date: date | None, day: date) -> None:

@@ -43,9 +43,13 @@ from seatledger.domain.invoicing import DraftInvoice, IssuedInvoice, Line
 from seatledger.domain.money import MONEY_CONTEXT, format_amount, parse_amount, round_line
 
 CREDIT_NOTE = "credit_note"
-MAX_REASON_LENGTH = 1000
-MAX_DESCRIPTION_LENGTH = 300
-MAX_LINES = 100
+# NOTE: what an operator writes is printed on the PDF, and rendering costs grow with
+# every glyph (each credit line prints twice: as itself and in its "Tax on: …" line).
+# 100 lines of 300 characters in Hebrew and emoji took 55 s per PDF; these bounds keep
+# the longest note's text (20 × 2 × 200 + 500 characters) at a seventh of that.
+MAX_REASON_LENGTH = 500
+MAX_DESCRIPTION_LENGTH = 200
+MAX_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ def _lines_for_lines(
     if not requested:
         raise InvalidInput("lines must hold at least one line", field="lines")
     if len(requested) > MAX_LINES:
-        raise InvalidInput(f"at most {MAX_LINES} lines", field="lines")
+        raise InvalidInput(f"a credit note has at most {MAX_LINES} lines", field="lines")
     credits: list[Line] = []
     taxes: list[Line] = []
     for i, item in enumerate(requested):

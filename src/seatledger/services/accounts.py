@@ -121,6 +121,7 @@ def create_contract(
     with uow:
         account = uow.lock_account(account_id)
         at = account.time_at(at)
+        today = at.date()
         terms = _parse_pools(pools, account.currency)
         check_contract(
             start_date=start_date,
@@ -128,6 +129,7 @@ def create_contract(
             billing_interval=billing_interval,
             increase_approval=increase_approval,
             pools=terms,
+            today=today,
         )
         version = uow.contracts.next_version(account_id)
         contract = Contract(
@@ -140,7 +142,6 @@ def create_contract(
             increase_approval=increase_approval,
             pools=terms,
         )
-        today = at.date()
         apply_now = version == 1 or start_date <= today
         uow.contracts.add(contract, at=at, applied=apply_now)
         if apply_now:

@@ -8,6 +8,7 @@ run (PRODUCT.md §5).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
 
 SYSTEM_ACTOR = "system:billing"
+log = logging.getLogger("seatledger.billing")
 # NOTE: a clock move processes every period it crosses in one request (and one
 # lock): unbounded, a move to the year 9999 would hold the account for hours.
 MAX_CLOCK_MOVE_YEARS = 10
@@ -54,9 +56,9 @@ class RunResult:
     accounts: int = 0
     invoices_issued: int = 0
     numbers: list[str] = field(default_factory=list)
-    # accounts whose processing a business rule refused (e.g. a contract version
-    # that no longer fits): (account id, reason). Nothing of theirs was kept; the
-    # other accounts were billed.
+    # accounts not billed, whatever failed (a rule refused a contract version, the
+    # database refused a value, a bug): (account id, reason in a sentence). Nothing
+    # of theirs was kept; every other account was billed.
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -190,8 +192,9 @@ def run_billing(
 
     ``on_start(total)`` is called once with the number of accounts the run
     covers, then ``on_account(account_id, invoices_issued)`` once per account
-    (a progress bar ticks on it). An account a business rule refuses (its
-    transaction rolled back) is reported in ``failures``; the others are billed.
+    (a progress bar ticks on it). An account whose billing fails, however it
+    fails, is rolled back, logged with its traceback and reported in
+    ``failures``; the others are billed.
     """
     as_of = _as_utc(as_of, "as_of")
     now = _as_utc(now, "now")
@@ -203,26 +206,43 @@ def run_billing(
         on_start(len(ids))
     for account_id in ids:
         issued: list[IssuedInvoice] = []
-        # NOTE: a look without the lock first: an account with nothing due (the
-        # hourly scheduler's usual case) is not locked, so live seat operations
-        # never wait for a run. process_due checks again under the lock.
-        with uow_factory() as uow:
-            account = uow.accounts.get(account_id)
-            due = account is not None and bool(pending_events(uow, account, as_of))
-        if due:
-            try:
+        # NOTE: one account's failure is its own: whatever it is, its transaction
+        # is rolled back and the run goes on with the next account, so no account
+        # ever keeps the ones after it from being billed.
+        try:
+            # NOTE: a look without the lock first: an account with nothing due (the
+            # hourly scheduler's usual case) is not locked, so live seat operations
+            # never wait for a run. process_due checks again under the lock.
+            with uow_factory() as uow:
+                account = uow.accounts.get(account_id)
+                due = account is not None and bool(pending_events(uow, account, as_of))
+            if due:
                 with uow_factory() as uow:
                     account = uow.lock_account(account_id)
                     issued = process_due(uow, account, as_of)
                     uow.commit()
-            except DomainError as refusal:
-                result.failures.append((account_id, refusal.message))
+        except Exception as failure:
+            log.exception("billing run as of %s: account %s not billed", as_of, account_id)
+            result.failures.append((account_id, _failure_reason(failure)))
+            issued = []
         result.accounts += 1
         result.invoices_issued += len(issued)
         result.numbers += [i.number for i in issued]
         if on_account:
             on_account(account_id, len(issued))
     return result
+
+
+def _failure_reason(failure: Exception) -> str:
+    """Why an account was not billed, in one sentence: a refusal's own message,
+    else the error's kind and the first line of what it says (the traceback is
+    in the log)."""
+    if isinstance(failure, DomainError):
+        return failure.message
+    # a database error (SQLAlchemy's DBAPIError) carries the driver's in ``orig``
+    said = str(getattr(failure, "orig", None) or failure).strip().splitlines()
+    detail = f": {said[0][:200]}" if said else ""
+    return f"unexpected {type(failure).__name__}{detail}"
 
 
 def advance_clock(uow: UnitOfWork, *, account_id: str, to: datetime) -> list[IssuedInvoice]:

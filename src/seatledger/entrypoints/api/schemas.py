@@ -22,7 +22,14 @@ from pydantic import (
 )
 
 from seatledger.domain.accounts import Account, Profile, Workspace
-from seatledger.domain.contracts import Contract
+from seatledger.domain.contracts import (
+    MAX_CAPACITY,
+    MAX_POOLS,
+    MAX_UNIT_PRICE,
+    MAX_YEARS_BEFORE_NOW,
+    Contract,
+)
+from seatledger.domain.credit_notes import MAX_DESCRIPTION_LENGTH, MAX_LINES, MAX_REASON_LENGTH
 from seatledger.domain.invoicing import DraftInvoice, IssuedInvoice
 from seatledger.domain.money import format_amount, format_percentage
 from seatledger.domain.pools import Pool
@@ -62,7 +69,9 @@ class In(BaseModel):
 class AccountCreate(In):
     name: StrictStr
     currency: StrictStr = Field(examples=["EUR"])
-    tax_rate: DecimalString | None = Field(None, description='percentage string: "20" is 20%')
+    tax_rate: DecimalString | None = Field(
+        None, description='percentage string from "0" to "100": "20" is 20%'
+    )
     payment_method: Literal["invoice", "card"] = "invoice"
     billing_email: StrictStr | None = None
     test_clock: StrictBool = False
@@ -97,20 +106,24 @@ class AccountPublic(BaseModel):
 
 class PoolTermsIn(In):
     module: StrictStr
-    capacity: StrictInt | None = None
-    minimum: StrictInt | None = None
-    unit_price: DecimalString
+    capacity: StrictInt | None = Field(None, description=f"0 to {MAX_CAPACITY} seats")
+    minimum: StrictInt | None = Field(None, description=f"0 to {MAX_CAPACITY} seats")
+    unit_price: DecimalString = Field(
+        description=f"per seat and billing interval, at most {MAX_UNIT_PRICE}"
+    )
     policy: Literal["block", "inactive_when_full", "true_up", "auto_purchase", "metered"]
     charge_timing: Literal["immediate", "next_invoice"] = "immediate"
     proration: Literal["day", "second"] = "day"
 
 
 class ContractCreate(In):
-    start_date: DateString
+    start_date: DateString = Field(
+        description=f"at most {MAX_YEARS_BEFORE_NOW} years before the account's today"
+    )
     end_date: DateString | None = None
     billing_interval: Literal["month", "year"]
     increase_approval: Literal["automatic", "operator"] = "automatic"
-    pools: list[PoolTermsIn] = Field(max_length=100)
+    pools: list[PoolTermsIn] = Field(max_length=MAX_POOLS)
 
 
 class PoolTermsPublic(BaseModel):
@@ -456,7 +469,7 @@ class InvoicePublic(BaseModel):
 
 
 class CreditLineIn(In):
-    description: StrictStr
+    description: StrictStr = Field(description=f"at most {MAX_DESCRIPTION_LENGTH} characters")
     amount: DecimalString = Field(description="net amount to credit, before tax")
 
 
@@ -466,8 +479,8 @@ class CreditNoteCreate(In):
     are positive; its ``type`` says the money goes back to the customer."""
 
     amount: DecimalString | None = Field(None, description="gross amount to credit")
-    lines: list[CreditLineIn] | None = Field(None, max_length=100)
-    reason: StrictStr
+    lines: list[CreditLineIn] | None = Field(None, max_length=MAX_LINES)
+    reason: StrictStr = Field(description=f"at most {MAX_REASON_LENGTH} characters")
 
 
 class ClockIn(In):
@@ -496,5 +509,7 @@ class BillingRunOut(BaseModel):
     invoices_issued: int
     numbers: list[str]
     failures: list[BillingRunFailure] = Field(
-        default=[], description="accounts a business rule refused; rolled back, the rest billed"
+        default=[],
+        description="accounts not billed, whatever failed, each with the reason: "
+        "their work rolled back, every other account billed",
     )
