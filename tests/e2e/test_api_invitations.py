@@ -97,15 +97,27 @@ def test_accepting_into_a_full_inactive_when_full_pool_saves_the_user_inactive_w
     assert api.pool(account_id)["in_use"] == 1
 
 
-def test_accepting_with_add_license_on_a_full_inactive_when_full_pool_buys_the_seat(api):
+def test_an_invitee_may_not_buy_a_license_add_license_on_accept_is_an_unknown_field(api):
+    # §2 rule 5: only admins and above may trigger a charge; the invitee is neither
     account_id = api.account_with_pools(api.terms("console", 1, policy="inactive_when_full"))
     api.create_user(account_id, "holder@example.com")
     invitation = _invite(api, account_id, "late@example.com")
+    before = api.snapshot(account_id)
+    invoices = f"/v1/accounts/{account_id}/invoices"
+    invoices_before = api.ok(api.client.get(invoices))["data"]
 
-    accepted = api.ok(_accept(api, invitation["token"], add_license=True))
+    for add_license in (True, False):
+        api.problem(
+            _accept(api, invitation["token"], add_license=add_license), 422, field="add_license"
+        )
+    assert api.snapshot(account_id) == before
 
-    assert (accepted["status"], accepted["seats"]) == ("active", ["console"])
-    assert (api.pool(account_id)["capacity"], api.pool(account_id)["in_use"]) == (2, 2)
+    accepted = api.ok(_accept(api, invitation["token"]))
+
+    assert (accepted["status"], accepted["seats"]) == ("inactive", [])
+    assert accepted["warnings"] == [SEED_000_WARNING]
+    assert (api.pool(account_id)["capacity"], api.pool(account_id)["in_use"]) == (1, 1)
+    assert api.ok(api.client.get(invoices))["data"] == invoices_before
 
 
 def test_an_invitation_cannot_be_accepted_after_7_days(api):

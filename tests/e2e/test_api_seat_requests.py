@@ -201,3 +201,43 @@ def test_seat_requests_of_one_account_are_not_listed_in_another(api):
     assert [r["id"] for r in _requests(api, theirs)] == [theirs_req["id"]]
     every = api.ok(api.client.get("/v1/seat-requests"))["data"]
     assert [r["account_id"] for r in every] == [theirs]
+
+
+def test_a_decrease_approved_after_capacity_fell_below_it_is_rejected_not_inverted(api):
+    # the case: 10 → 8 and 10 → 6 pending; 10 → 6 approved now; then 10 → 8
+    account_id = api.account_with_pools(api.terms("console", 10, unit_price="30.00"))
+    to_eight = api.ok(_request(api, account_id, module="console", target_capacity=8), 201)
+    to_six = api.ok(_request(api, account_id, module="console", target_capacity=6), 201)
+    api.ok(api.client.post(f"/v1/seat-requests/{to_six['id']}/approve", json={"effective": "now"}))
+    assert api.pool(account_id)["capacity"] == 6
+    invoices = f"/v1/accounts/{account_id}/invoices"
+    invoices_before = api.ok(api.client.get(invoices))["data"]
+
+    decided = api.ok(
+        api.client.post(f"/v1/seat-requests/{to_eight['id']}/approve", json={"effective": "now"})
+    )
+
+    assert decided["status"] == "rejected"
+    assert "has 6 seats now" in decided["reason"]
+    assert "no longer decreases" in decided["reason"]
+    assert api.pool(account_id)["capacity"] == 6
+    assert api.ok(api.client.get(invoices))["data"] == invoices_before
+    assert {r["id"]: r["status"] for r in _requests(api, account_id)} == {
+        to_eight["id"]: "rejected",
+        to_six["id"]: "applied",
+    }
+
+
+def test_a_seat_request_target_is_at_most_one_million_seats_like_a_contract_capacity(api):
+    account_id = api.account_with_pools(api.terms("console", 2, unit_price="30.00"))
+    before = api.snapshot(account_id)
+    invoices = f"/v1/accounts/{account_id}/invoices"
+
+    for target in (1_000_001, 2**63 - 1, 2**63, 2**64):
+        for preview in (False, True):
+            body = {"module": "console", "target_capacity": target, "preview": preview}
+            problem = api.problem(_request(api, account_id, **body), 422, field="target_capacity")
+            assert "at most 1000000" in problem["detail"], problem
+
+    assert api.snapshot(account_id) == before
+    assert api.ok(api.client.get(invoices))["data"] == []

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from seatledger.domain.errors import Conflict, InvalidInput, RuleRefusal
+from seatledger.domain.invoicing import IssuedInvoice
 from seatledger.domain.ledger import CAPACITY_CHANGED, CAUSE_SEAT_REQUEST
 from seatledger.domain.seat_requests import BELOW_MINIMUM
-from seatledger.services import access, accounts, seat_requests, users
+from seatledger.services import access, accounts, billing, seat_requests, users
 from seatledger.services.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -79,6 +81,11 @@ def request(
 
 def stored_requests(uow: Uow, account_id: str) -> list[seat_requests.SeatRequest]:
     return seat_requests.list_seat_requests(uow(), account_id=account_id)
+
+
+def invoices(uow: Uow, account_id: str) -> list[IssuedInvoice]:
+    with uow() as u:
+        return u.invoices.all_for(account_id)
 
 
 # --------------------------------------------------------------------------- increases
@@ -251,50 +258,118 @@ def test_a_decrease_that_no_longer_fits_when_approved_now_is_refused_and_stays_p
     assert len(ledger(uow_factory, account_id)) == entries_before
 
 
-def test_an_increase_approved_after_capacity_passed_its_target_is_not_applied_as_a_purchase(
+def test_a_decrease_approved_after_capacity_fell_below_it_is_rejected_not_inverted(uow_factory):
+    # the case: 10 → 8 and 10 → 6 pending; 10 → 6 approved now; then 10 → 8
+    account_id = make_account(uow_factory, {"module": "console", "capacity": 10, "policy": "block"})
+    to_eight = request(uow_factory, account_id, 8).request
+    to_six = request(uow_factory, account_id, 6).request
+    seat_requests.approve_seat_request(
+        uow_factory(), request_id=to_six.id, at=NOW, actor=OPERATOR, effective="now"
+    )
+    assert pool(uow_factory, account_id).capacity == 6
+    entries_before = ledger(uow_factory, account_id)
+    invoices_before = invoices(uow_factory, account_id)
+
+    decided = seat_requests.approve_seat_request(
+        uow_factory(), request_id=to_eight.id, at=NOW, actor=OPERATOR, effective="now"
+    )
+
+    assert decided.status == "rejected"
+    assert decided.decided_at == NOW
+    assert "has 6 seats now" in (decided.reason or "")
+    assert "no longer decreases" in (decided.reason or "")
+    stored = seat_requests.get_seat_request(uow_factory(), request_id=to_eight.id)
+    assert (stored.status, stored.reason) == ("rejected", decided.reason)
+    assert pool(uow_factory, account_id).capacity == 6
+    assert ledger(uow_factory, account_id) == entries_before
+    assert invoices(uow_factory, account_id) == invoices_before
+    # rejected is final: it cannot be approved afterwards
+    with pytest.raises(Conflict):
+        seat_requests.approve_seat_request(
+            uow_factory(), request_id=to_eight.id, at=NOW, actor=OPERATOR, effective="now"
+        )
+
+
+def test_a_decrease_whose_target_was_reached_meanwhile_is_rejected_as_no_longer_a_decrease(
     uow_factory,
 ):
+    account_id = make_account(uow_factory)
+    first = request(uow_factory, account_id, 3).request
+    second = request(uow_factory, account_id, 3).request
+    seat_requests.approve_seat_request(
+        uow_factory(), request_id=first.id, at=NOW, actor=OPERATOR, effective="now"
+    )
+    entries_before = ledger(uow_factory, account_id)
+
+    decided = seat_requests.approve_seat_request(
+        uow_factory(), request_id=second.id, at=NOW, actor=OPERATOR
+    )
+
+    assert decided.status == "rejected" and "no longer decreases" in (decided.reason or "")
+    assert pool(uow_factory, account_id).capacity == 3
+    assert ledger(uow_factory, account_id) == entries_before
+
+
+def test_an_increase_approved_after_capacity_passed_it_is_rejected_not_inverted(uow_factory):
     account_id = make_account(uow_factory, increase_approval="operator")
     to_seven = request(uow_factory, account_id, 7).request
     to_nine = request(uow_factory, account_id, 9).request
     seat_requests.approve_seat_request(uow_factory(), request_id=to_nine.id, at=NOW, actor=OPERATOR)
     assert pool(uow_factory, account_id).capacity == 9
-    entries_before = len(ledger(uow_factory, account_id))
+    entries_before = ledger(uow_factory, account_id)
+    invoices_before = invoices(uow_factory, account_id)
 
-    # 9 → 7 is now a decrease: it waits for the renewal like any decrease
+    # 5 → 7 would now be 9 → 7: no longer an increase, so neither scheduled nor applied
     decided = seat_requests.approve_seat_request(
         uow_factory(), request_id=to_seven.id, at=NOW, actor=OPERATOR
     )
 
-    assert (decided.status, decided.effective) == ("scheduled", "renewal")
+    assert (decided.status, decided.effective) == ("rejected", None)
+    assert "no longer increases" in (decided.reason or "")
     assert pool(uow_factory, account_id).capacity == 9
-    assert len(ledger(uow_factory, account_id)) == entries_before
-    assert all(
-        e.delta > 0
-        for e in ledger(uow_factory, account_id)
-        if e.kind == CAPACITY_CHANGED and e.purchased
-    )
+    assert ledger(uow_factory, account_id) == entries_before
+    assert invoices(uow_factory, account_id) == invoices_before
 
 
-def test_a_decrease_approved_now_after_capacity_fell_below_its_target_is_charged_as_a_purchase(
+def test_a_scheduled_decrease_that_capacity_fell_below_is_rejected_at_the_renewal_not_inverted(
     uow_factory,
 ):
-    account_id = make_account(uow_factory)
-    to_four = request(uow_factory, account_id, 4).request
-    to_three = request(uow_factory, account_id, 3).request
+    year_start = datetime(2026, 1, 1, tzinfo=UTC)
+    account = accounts.create_account(
+        uow_factory(), name="Acme", currency="EUR", test_clock=True, clock_start=year_start, at=NOW
+    )
+    accounts.create_contract(
+        uow_factory(),
+        account_id=account.id,
+        start_date=date(2026, 1, 1),
+        billing_interval="year",
+        pools=[{"module": "console", "capacity": 10, "policy": "block", "unit_price": "120.00"}],
+        at=NOW,
+        actor=OPERATOR,
+    )
+    to_eight = request(uow_factory, account.id, 8).request
     seat_requests.approve_seat_request(
-        uow_factory(), request_id=to_three.id, at=NOW, actor=OPERATOR, effective="now"
+        uow_factory(), request_id=to_eight.id, at=NOW, actor=OPERATOR, effective="renewal"
     )
-    assert pool(uow_factory, account_id).capacity == 3
+    to_six = request(uow_factory, account.id, 6).request
+    seat_requests.approve_seat_request(
+        uow_factory(), request_id=to_six.id, at=NOW, actor=OPERATOR, effective="now"
+    )
+    assert pool(uow_factory, account.id).capacity == 6
 
-    decided = seat_requests.approve_seat_request(
-        uow_factory(), request_id=to_four.id, at=NOW, actor=OPERATOR
+    issued = billing.advance_clock(
+        uow_factory(), account_id=account.id, to=datetime(2027, 1, 1, tzinfo=UTC)
     )
 
-    assert (decided.status, decided.effective) == ("applied", "now")
-    assert pool(uow_factory, account_id).capacity == 4
-    last = ledger(uow_factory, account_id)[-1]
-    assert (last.kind, last.delta, last.purchased) == (CAPACITY_CHANGED, 1, True)
+    decided = seat_requests.get_seat_request(uow_factory(), request_id=to_eight.id)
+    assert decided.status == "rejected"
+    assert "no longer decreases" in (decided.reason or "")
+    assert pool(uow_factory, account.id).capacity == 6
+    renewal_invoice = next(d for d in issued if d.key == "period:2027-01-01")
+    # 6 seats × 120.00 a year, not the 8 an inverted request would have set
+    assert [(ln.kind, ln.amount) for ln in renewal_invoice.lines] == [
+        ("recurring", Decimal("720.00"))
+    ]
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -382,6 +457,37 @@ def test_a_target_below_the_seats_bought_by_auto_purchase_this_term_is_refused(u
     with pytest.raises(RuleRefusal) as refused:
         request(uow_factory, account_id, 2)
     assert refused.value.extra["committed_capacity"] == 3
+
+
+@pytest.mark.parametrize("target", [1_000_001, 2**63 - 1, 2**63, 2**64])
+@pytest.mark.parametrize("preview", [False, True])
+def test_a_target_above_one_million_seats_is_invalid_input_and_nothing_is_stored_or_invoiced(
+    uow_factory, target, preview
+):
+    account_id = make_account(uow_factory, {"module": "console", "capacity": 2, "policy": "block"})
+    entries_before = ledger(uow_factory, account_id)
+
+    with pytest.raises(InvalidInput) as refused:
+        request(uow_factory, account_id, target, preview=preview)
+
+    assert refused.value.field == "target_capacity"
+    assert "at most 1000000" in refused.value.message
+    assert stored_requests(uow_factory, account_id) == []
+    assert pool(uow_factory, account_id).capacity == 2
+    assert ledger(uow_factory, account_id) == entries_before
+    assert invoices(uow_factory, account_id) == []
+
+
+def test_a_target_of_one_million_seats_is_a_valid_request(uow_factory):
+    account_id = make_account(
+        uow_factory,
+        {"module": "console", "capacity": 2, "policy": "block"},
+        increase_approval="operator",
+    )
+
+    pending = request(uow_factory, account_id, 1_000_000).request
+
+    assert (pending.status, pending.target_capacity) == ("pending", 1_000_000)
 
 
 def test_a_preview_stores_nothing(uow_factory):

@@ -232,6 +232,42 @@ def test_accepting_under_a_full_block_pool_is_refused_and_the_invitation_stays_o
     assert in_use(uow_factory, account_id) == (1, 1)
 
 
+def test_an_invitee_buys_no_license_a_full_inactive_when_full_pool_saves_it_inactive(uow_factory):
+    # §2 rule 5: only admins and above may trigger a charge; the invitee is neither
+    account_id = make_account(
+        uow_factory, {"module": "console", "capacity": 1, "policy": "inactive_when_full"}
+    )
+    add_user(uow_factory, account_id, "holder@example.com")
+    invitation = users.invite_user(
+        uow_factory(),
+        account_id=account_id,
+        email="new@example.com",
+        workspace_id=default_workspace(uow_factory, account_id),
+        at=NOW,
+        actor=OPERATOR,
+    )
+    ledger_before = footprint(uow_factory, account_id)["ledger"]
+
+    accepted = users.accept_invitation(
+        uow_factory(),
+        token=invitation.token,
+        first_name="Nia",
+        last_name="Okafor",
+        password=PASSWORD,
+        at=NOW,
+    )
+
+    assert (accepted.user.status, accepted.seats) == ("inactive", [])
+    assert accepted.warnings == [
+        "Not enough available user licenses to add new active user. You can still create a "
+        "user but it will be inactive until you free up the license"
+    ]
+    assert in_use(uow_factory, account_id) == (1, 1)
+    assert footprint(uow_factory, account_id)["ledger"] == ledger_before
+    assert count_rows(uow_factory, t.invoices, account_id) == 0
+    assert invitation_status(uow_factory, invitation.id) == "accepted"
+
+
 def test_an_invitation_accepted_after_eight_days_is_gone_and_takes_nothing(uow_factory):
     account_id = make_account(uow_factory)
     invitation = users.invite_user(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from seatledger.domain.errors import InvalidInput, RuleRefusal
+from seatledger.domain.contracts import check_seat_count
+from seatledger.domain.errors import RuleRefusal
 from seatledger.domain.seat_policies import CAPPED_POLICIES, METERED, PoolState
 
 PENDING, SCHEDULED, APPLIED, REJECTED = "pending", "scheduled", "applied", "rejected"
@@ -41,9 +42,9 @@ def change_message(delta: int, charge: str | None = None) -> str:
 
 def check_target(pool: PoolState, target: object) -> int:
     """The rules that refuse a request at once (422, nothing stored), and that
-    are checked again when a decrease is approved or reaches its renewal."""
-    if isinstance(target, bool) or not isinstance(target, int) or target < 0:
-        raise InvalidInput("target_capacity must be a whole number ≥ 0", field="target_capacity")
+    are checked again when a decrease is approved or reaches its renewal.
+    A target is a seat count like a contract's capacity (at most ``MAX_CAPACITY``)."""
+    target = check_seat_count(target, field="target_capacity")
     if pool.policy == METERED:
         raise RuleRefusal(
             f"Pool {pool.module!r} is metered: it has no capacity to change.",
@@ -70,6 +71,23 @@ def check_target(pool: PoolState, target: object) -> int:
             committed_capacity=pool.committed_capacity,
         )
     return target
+
+
+def check_direction(request: SeatRequest, pool: PoolState) -> int:
+    """A request keeps the direction it was made in: checked against the
+    capacity now (at approval, at the renewal), a decrease that no longer
+    decreases, or an increase that no longer increases, is refused, never
+    inverted. Returns the change from the capacity now."""
+    delta = request.target_capacity - pool.capacity
+    if delta * request.delta <= 0:
+        kind = "decrease" if request.delta < 0 else "increase"
+        raise RuleRefusal(
+            f"Pool {pool.module!r} has {pool.capacity} seats now: the {kind} from "
+            f"{request.from_capacity} to {request.target_capacity} seats no longer {kind}s it.",
+            field="target_capacity",
+            capacity=pool.capacity,
+        )
+    return delta
 
 
 def initial_status(delta: int, *, increase_approval: str) -> str:

@@ -37,7 +37,13 @@ from seatledger.domain.invoicing import (
     upcoming_invoice,
 )
 from seatledger.domain.ledger import CAUSE_RENEWAL, CAUSE_TRUE_UP
-from seatledger.domain.seat_requests import APPLIED, REJECTED, SCHEDULED, check_target
+from seatledger.domain.seat_requests import (
+    APPLIED,
+    REJECTED,
+    SCHEDULED,
+    check_direction,
+    check_target,
+)
 from seatledger.services.charges import billing_inputs, issue
 from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
@@ -150,6 +156,7 @@ def _renew(uow: UnitOfWork, account: Account, at: datetime) -> None:
             if pool is None:
                 raise InvalidInput(f"module {request.module!r} is no longer in the contract")
             if request.target_capacity != pool.capacity:
+                check_direction(request, pool.state)
                 check_target(pool.state, request.target_capacity)
         except DomainError as refusal:
             request.status, request.reason = REJECTED, refusal.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from seatledger.domain.errors import Conflict, InvalidInput, NotFound
+from seatledger.domain.errors import Conflict, InvalidInput, NotFound, RuleRefusal
 from seatledger.domain.ids import new_id
 from seatledger.domain.ledger import CAPACITY_CHANGED, CAUSE_SEAT_REQUEST, LedgerEntry
 from seatledger.domain.seat_requests import (
@@ -17,6 +17,7 @@ from seatledger.domain.seat_requests import (
     SCHEDULED,
     SeatRequest,
     change_message,
+    check_direction,
     check_target,
     initial_status,
 )
@@ -130,7 +131,10 @@ def approve_seat_request(
     effective: str = EFFECTIVE_RENEWAL,
 ) -> SeatRequest:
     """An operator approves: an increase applies now; a decrease applies now
-    (checked again against the rules) or is scheduled for the renewal."""
+    (checked again against the rules) or is scheduled for the renewal. A
+    request that no longer goes its way from the capacity now (another
+    approval, a contract version or a purchase moved it) becomes ``rejected``
+    with the reason, and nothing else changes."""
     if effective not in (EFFECTIVE_NOW, EFFECTIVE_RENEWAL):
         raise InvalidInput("effective must be 'now' or 'renewal'", field="effective")
     account_id = _request_account(uow, request_id)
@@ -142,28 +146,27 @@ def approve_seat_request(
                 f"seat request {request_id} is {request.status}, not pending", field="status"
             )
         pool = _pool(uow, account_id, request.module)
-        # NOTE: the direction is the one from the capacity now, not when requested:
-        # capacity may have moved since (another approval, a contract version,
-        # auto_purchase), and a decrease must never apply at once unasked nor be
-        # recorded as a purchase.
-        delta = request.target_capacity - pool.capacity
-        if delta > 0:
-            effective = EFFECTIVE_NOW
-        check_target(pool.state, request.target_capacity)
-        request.effective, request.decided_at = effective, at
-        if effective == EFFECTIVE_NOW:
-            record_capacity_change(
-                uow,
-                pool=pool,
-                delta=delta,
-                at=at,
-                actor=actor,
-                cause=CAUSE_SEAT_REQUEST,
-                purchased=delta > 0,
-            )
-            request.status = APPLIED
+        request.decided_at = at
+        try:
+            delta = check_direction(request, pool.state)
+        except RuleRefusal as lost:
+            request.status, request.reason = REJECTED, lost.message
         else:
-            request.status = SCHEDULED
+            check_target(pool.state, request.target_capacity)
+            request.effective = EFFECTIVE_NOW if delta > 0 else effective
+            if request.effective == EFFECTIVE_NOW:
+                record_capacity_change(
+                    uow,
+                    pool=pool,
+                    delta=delta,
+                    at=at,
+                    actor=actor,
+                    cause=CAUSE_SEAT_REQUEST,
+                    purchased=delta > 0,
+                )
+                request.status = APPLIED
+            else:
+                request.status = SCHEDULED
         uow.seat_requests.save(request)
         uow.commit()
     return request

@@ -360,10 +360,12 @@ def accept_invitation(
     last_name: str,
     password: str,
     at: datetime,
-    add_license: bool = False,
 ) -> UserResult:
     """Accepting takes the seats under the policies; under a full block pool the
-    accept is refused and the invitation stays open (§3)."""
+    accept is refused and the invitation stays open, under a full
+    inactive_when_full pool the user is saved inactive with the warning (§3).
+    The invitee buys nothing: only admins and above may trigger a charge
+    (§2 rule 5), so an accept never sets ``add_license``."""
     first_name = check_person_name(first_name, field="first_name")
     last_name = check_person_name(last_name, field="last_name")
     check_password(password)
@@ -384,7 +386,6 @@ def accept_invitation(
             operation="accept",
             at=at,
             actor=f"user:{user.id}",
-            add_license=add_license,
         )
         uow.users.save(user, at=at)
         uow.users.set_password(user.id, hash_password(password))

@@ -324,10 +324,12 @@ class InvitationPublic(BaseModel):
 
 
 class InvitationAccept(In):
+    """No ``add_license``: the invitee is no admin, and only admins and above
+    may trigger a charge (PRODUCT.md §2 rule 5)."""
+
     first_name: StrictStr
     last_name: StrictStr
     password: StrictStr
-    add_license: StrictBool = False
 
 
 class SetupIn(In):
