@@ -23,6 +23,7 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/seats.py
+	$(BIN)/python bench/billing.py
 
 clean:
 	rm -rf $(VENV) *.egg-info src/*.egg-info

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 BLOCK3 = {"module": "console", "capacity": 3, "unit_price": "10.00", "policy": "block"}
 
 
@@ -511,3 +513,72 @@ def test_an_unexpected_server_error_is_still_problem_json(api):
 
     assert "a bug" not in problem["detail"]  # no internals leak to the client
     assert api.server_errors and "500" in api.server_errors[0]
+
+
+# ------------------------------------------------------------------ PATCH an account
+
+
+def test_an_operator_changes_an_accounts_name_tax_rate_payment_terms_and_locale(api):
+    created = api.create_account(name="Acme", tax_rate="20")
+    assert (created["payment_terms_days"], created["locale"]) == (30, "en")  # the defaults
+    changed = api.ok(
+        api.client.patch(
+            f"/v1/accounts/{created['id']}",
+            json={
+                "name": "Acme GmbH",
+                "tax_rate": "19",
+                "payment_terms_days": 14,
+                "locale": "de-DE",
+            },
+        )
+    )
+    assert (changed["name"], changed["tax_rate"]) == ("Acme GmbH", "19")
+    assert (changed["payment_terms_days"], changed["locale"]) == (14, "de_DE")
+    assert changed["payment_method"] == "invoice"  # not given: unchanged
+    assert api.ok(api.client.get(f"/v1/accounts/{created['id']}")) == changed
+    cleared = api.ok(api.client.patch(f"/v1/accounts/{created['id']}", json={"tax_rate": None}))
+    assert cleared["tax_rate"] is None and cleared["name"] == "Acme GmbH"
+
+
+def test_a_new_tax_rate_applies_to_later_documents_and_issued_ones_keep_theirs(api):
+    account_id = api.create_account(
+        tax_rate="20", test_clock=True, clock_start="2026-01-01T00:00:00Z"
+    )["id"]
+    api.create_contract(account_id, [api.terms("console", 1, policy="block", unit_price="100.00")])
+    api.ok(
+        api.client.post(f"/v1/accounts/{account_id}/clock", json={"now": "2026-01-01T00:00:00Z"})
+    )
+    api.ok(api.client.patch(f"/v1/accounts/{account_id}", json={"tax_rate": "10"}))
+    api.ok(
+        api.client.post(f"/v1/accounts/{account_id}/clock", json={"now": "2026-02-01T00:00:00Z"})
+    )
+    docs = api.ok(api.client.get(f"/v1/accounts/{account_id}/invoices"))["data"]
+    # 100.00 × 20% = 20.00 on January's, issued before; 100.00 × 10% = 10.00 on February's
+    assert [(d["period_start"], d["tax"], d["total"]) for d in docs] == [
+        ("2026-01-01", "20.00", "120.00"),
+        ("2026-02-01", "10.00", "110.00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"locale": "xx_YY"}, "locale"),
+        ({"locale": None}, "locale"),
+        ({"payment_terms_days": 366}, "payment_terms_days"),
+        ({"payment_terms_days": -1}, "payment_terms_days"),
+        ({"payment_terms_days": "30"}, "payment_terms_days"),
+        ({"tax_rate": "101"}, "tax_rate"),
+        ({"payment_method": "cash"}, "payment_method"),
+        ({"name": ""}, "name"),
+        ({"currency": "USD"}, "currency"),
+        ({"test_clock": True}, "test_clock"),
+    ],
+)
+def test_an_account_update_refuses_a_bad_value_naming_the_field_and_writes_nothing(
+    api, body, field
+):
+    created = api.create_account(name="Acme", tax_rate="20")
+    problem = api.problem(api.client.patch(f"/v1/accounts/{created['id']}", json=body), 422)
+    assert problem["field"] == field
+    assert api.ok(api.client.get(f"/v1/accounts/{created['id']}")) == created

@@ -379,10 +379,17 @@ def test_example_5_seed_004_auto_purchase_capacity_grows_and_seat_reused(api):
     _delete(api, account_id, eleventh["id"])
     pool = api.pool(account_id)
     assert (pool["in_use"], pool["capacity"], pool["available"]) == (10, 11, 1)
-    # ...and the bought seat cannot be given back during the term.
-    before = api.snapshot(account_id)
-    api.problem(_seat_request(api, account_id, "console", 10), 422, field="target_capacity")
-    assert api.snapshot(account_id) == before
+    # ...and the bought seat cannot be given back during the term (§4): asking for 10
+    # is accepted only for the renewal: pending, and approving it now is refused.
+    asked = api.ok(_seat_request(api, account_id, "console", 10), 201)
+    assert asked["status"] == "pending"
+    before = api.pool(account_id)
+    api.problem(
+        api.client.post(f"/v1/seat-requests/{asked['id']}/approve", json={"effective": "now"}),
+        422,
+        field="target_capacity",
+    )
+    assert api.pool(account_id) == before
 
     # A twelfth user created afterwards reuses the freed seat: capacity stays 11.
     twelfth = api.create_user(account_id, "twelfth@example.com")

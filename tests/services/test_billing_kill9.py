@@ -39,7 +39,7 @@ from sqlalchemy.pool import NullPool
 
 from seatledger.adapters.db import tables as t
 from seatledger.adapters.db.engine import make_engine, migrate
-from seatledger.services import accounts, seat_requests, users
+from seatledger.services import access, accounts, seat_requests, users
 from seatledger.services.unit_of_work import UnitOfWork
 
 AS_OF = "2026-06-01"
@@ -155,7 +155,9 @@ def populate(uow: Uow, *, accounts_count: int = ACCOUNTS, seed: int = 2025) -> l
                 effective="renewal",
             )
         if k % 5 == 1:
-            # a new version, signed in 2025, taking effect during the run's span
+            # a new version, signed in 2025, taking effect during the run's span, two
+            # seats above each pool's capacity (never below what was bought this term)
+            now = {p.module: p.capacity for p in access.list_pools(uow(), account_id=account.id)}
             accounts.create_contract(
                 uow(),
                 account_id=account.id,
@@ -164,7 +166,11 @@ def populate(uow: Uow, *, accounts_count: int = ACCOUNTS, seed: int = 2025) -> l
                 pools=[
                     {
                         **p,
-                        "capacity": p.get("capacity", 0) + (2 if p["policy"] != "metered" else 0),
+                        "capacity": (
+                            max(p.get("capacity", 0), now[p["module"]]) + 2
+                            if p["policy"] != "metered"
+                            else 0
+                        ),
                         "unit_price": unit,
                     }
                     for p in pools

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from seatledger.adapters.db import tables as t
-from seatledger.domain.billing_calendar import instant
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.invoicing import IssuedInvoice
 from seatledger.domain.money import format_amount
+from seatledger.domain.periods import instant
 from seatledger.services import access, accounts, billing, seat_requests, users
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -256,7 +256,8 @@ def test_a_billing_run_reports_accounts_with_their_total_first(uow_factory):
     assert totals == [3]
     assert {a for a, _ in seen} == ids and [n for _, n in seen] == [2, 2, 2]
     assert result.invoices_issued == 6 and len(result.numbers) == 6
-    assert billing.billable_accounts(uow_factory()) == sorted(ids)
+    # nothing is due any more until 1 March: a second run looks at no account
+    assert billing.run_billing(uow_factory, as_of=utc(2026, 2, 1), now=REAL_NOW).accounts == 0
 
 
 def test_as_of_in_the_future_is_refused(uow_factory):
@@ -828,3 +829,46 @@ def test_numbers_are_gapless_per_year_and_test_clocks_use_their_own_sequences(uo
         "TEST-INV-2026-000001",
         "TEST-INV-2026-000002",
     ]
+
+
+# ------------------------------------------------------------ the preview only reads
+
+
+def test_the_upcoming_invoice_answers_while_another_transaction_holds_the_write_lock(
+    uow_factory, engine, backend
+):
+    """§5: the upcoming invoice is computed without issuing it: it takes no write lock
+    (on SQLite the whole database's) and consumes no number."""
+    import sqlite3
+    import threading
+
+    from sqlalchemy import text
+
+    account_id = real_account(uow_factory, pool(capacity=3), start=date(2026, 1, 1))
+    before = counts(uow_factory)
+    if backend == "sqlite":
+        holder: Any = sqlite3.connect(engine.url.database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # the database's write lock
+    else:
+        holder = engine.connect()
+        holder.execute(  # the account's row lock, as every write takes it first
+            text("UPDATE accounts SET lock_version = lock_version + 1 WHERE id = :id"),
+            {"id": account_id},
+        )
+    answers: list[Any] = []
+    try:
+        worker = threading.Thread(
+            target=lambda: answers.append(
+                billing.upcoming(uow_factory(), account_id=account_id, at=REAL_NOW)
+            )
+        )
+        worker.start()
+        worker.join(timeout=10)
+        assert not worker.is_alive(), "the preview waited for the write lock"
+    finally:
+        holder.rollback()
+        holder.close()
+    # the period of 2026-12-01 as it stands: 3 × 30.00
+    assert answers[0].key == "period:2026-12-01"
+    assert amounts(answers[0]) == [("recurring", "console", Decimal("90.00"))]
+    assert counts(uow_factory) == before

@@ -94,3 +94,24 @@ def test_the_demo_command_prints_an_operator_key_and_the_url(tmp_path: Path):
     assert "URL:          http://127.0.0.1:8000" in out
     for seed in ("000", "001", "002", "003", "004"):
         assert seed in out
+
+
+def test_the_demo_on_a_taken_port_says_so_naming_port_before_seeding(tmp_path: Path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "SEATLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+        done = subprocess.run(
+            [sys.executable, "-m", "seatledger.entrypoints.cli", "demo", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert "--port" in done.stdout and f"127.0.0.1:{port}" in done.stdout
+    assert "Operator key" not in done.stdout  # nothing was seeded nor printed first
+    assert not (tmp_path / "demo.db").exists()

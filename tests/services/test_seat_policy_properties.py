@@ -56,6 +56,7 @@ from seatledger.domain.errors import (
     Conflict,
     DuplicateEmail,
     Gone,
+    InvalidInput,
     RuleRefusal,
     SeatLimitReached,
 )
@@ -546,8 +547,8 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                 refusal = BELOW_MINIMUM
             elif pool.policy in CAPPED_POLICIES and target < pool.in_use:
                 refusal = "remove users first"
-            elif target < pool.committed_capacity:
-                refusal = "cannot be reduced"
+            # NOTE: a target below the seats added this term is accepted for the renewal
+            # only (§4): a decrease is pending anyway.
             try:
                 result = seat_requests.request_seat_change(
                     uow(),
@@ -659,6 +660,12 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                 if term["module"] in CAPPED
                 and term["capacity"] < before.pools[term["module"]].in_use
             ]
+            # §5: a version sets no capacity below the seats added this term (422)
+            below_committed = [
+                term["module"]
+                for term in terms
+                if term.get("capacity", 0) < before.pools[term["module"]].committed_capacity
+            ]
             try:
                 accounts.create_contract(
                     uow(),
@@ -670,11 +677,18 @@ def make_machine(uow: Uow) -> type[RuleBasedStateMachine]:
                     actor=OPERATOR,
                     increase_approval=self.approval,
                 )
+            except InvalidInput as refused:
+                assert below_committed, f"unexpected refusal: {refused.message}"
+                assert "cannot be reduced" in refused.message
+                outcome("contract version refused: below the seats added this term")
+                assert self._after().key() == before.key()
+                return
             except RuleRefusal as refused:
                 assert too_small, f"unexpected refusal: {refused.message}"
                 outcome("contract version refused")
                 assert self._after().key() == before.key()
                 return
+            assert not below_committed, f"capacity set below this term's seats: {below_committed}"
             assert not too_small, f"capacity set below the seats in use of {too_small}"
             after = self._after()
             for term in terms:

@@ -447,16 +447,34 @@ def test_a_request_for_the_current_capacity_is_refused(uow_factory):
     assert stored_requests(uow_factory, account_id) == []
 
 
-def test_a_target_below_the_seats_bought_by_auto_purchase_this_term_is_refused(uow_factory):
+def test_a_target_below_the_seats_bought_this_term_is_accepted_for_the_renewal_only(uow_factory):
+    # §4: "cannot be reduced for the duration of the contract": pending, approvable
+    # with effective "renewal" only
     account_id = make_account(
         uow_factory, {"module": "console", "capacity": 2, "policy": "auto_purchase"}
     )
-    fill(uow_factory, account_id, 3)  # the third one buys a seat: capacity 3, committed
+    fill(uow_factory, account_id, 3)  # the third one buys a seat: capacity 3, kept this term
     assert pool(uow_factory, account_id).capacity == 3
 
+    asked = request(uow_factory, account_id, 2)
+    assert asked.stored and asked.request.status == "pending"
     with pytest.raises(RuleRefusal) as refused:
-        request(uow_factory, account_id, 2)
+        seat_requests.approve_seat_request(
+            uow_factory(), request_id=asked.request.id, at=NOW, actor=OPERATOR, effective="now"
+        )
     assert refused.value.extra["committed_capacity"] == 3
+    assert [r.status for r in stored_requests(uow_factory, account_id)] == ["pending"]
+    assert pool(uow_factory, account_id).capacity == 3
+
+    scheduled = seat_requests.approve_seat_request(
+        uow_factory(), request_id=asked.request.id, at=NOW, actor=OPERATOR, effective="renewal"
+    )
+    assert scheduled.status == "scheduled"
+    # the evergreen term (from 1 January 2026) renews on 1 January 2027: 3 → 2 then
+    renewal = datetime(2027, 1, 1, tzinfo=UTC)
+    billing.run_billing(uow_factory, as_of=renewal, now=renewal)
+    assert pool(uow_factory, account_id).capacity == 2
+    assert [r.status for r in stored_requests(uow_factory, account_id)] == ["applied"]
 
 
 @pytest.mark.parametrize("target", [1_000_001, 2**63 - 1, 2**63, 2**64])

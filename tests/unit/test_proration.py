@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from seatledger.domain import proration as proration_module
 from seatledger.domain.money import quantum, round_line
-from seatledger.domain.periods import Period, months_left_in_period, nth_period
+from seatledger.domain.periods import Calendar, Period, Segment
 from seatledger.domain.proration import (
     fraction_of_months,
     prorate,
@@ -51,10 +51,16 @@ def test_example_5_an_auto_purchase_on_day_21_of_30_is_charged_10_of_30_days() -
     assert round_line(amount, "EUR") == Decimal("10.00")
 
 
+# a yearly contract for 2026: one period, 1 January to 31 December
+YEAR_2026 = Calendar(
+    date(2026, 1, 1), (Segment(date(2026, 1, 1), 0, 12),), ((date(2026, 1, 1), date(2027, 1, 1)),)
+)
+
+
 def test_example_1_a_march_true_up_of_two_seats_charges_ten_twelfths_of_a_year() -> None:
-    start = date(2026, 1, 1)
-    year = nth_period(start, "year", 0, contract_end=date(2026, 12, 31))
-    m, months = months_left_in_period(year, start, date(2026, 3, 1))
+    year = YEAR_2026.period_containing(date(2026, 3, 1))
+    assert year is not None
+    m, months = YEAR_2026.months_left(year, date(2026, 3, 1))
     # 2 × 120.00 × 10/12 = 200.00
     amount = fraction_of_months(quantity=2, unit_price=Decimal("120.00"), m=m, M=months)
     assert (m, months) == (10, 12)
@@ -62,9 +68,9 @@ def test_example_1_a_march_true_up_of_two_seats_charges_ten_twelfths_of_a_year()
 
 
 def test_example_1_a_may_true_up_of_two_seats_charges_eight_twelfths_of_a_year() -> None:
-    start = date(2026, 1, 1)
-    year = nth_period(start, "year", 0)
-    m, months = months_left_in_period(year, start, date(2026, 5, 1))
+    year = YEAR_2026.period_containing(date(2026, 5, 1))
+    assert year is not None
+    m, months = YEAR_2026.months_left(year, date(2026, 5, 1))
     # 2 × 120.00 × 8/12 = 160.00
     amount = fraction_of_months(quantity=2, unit_price=Decimal("120.00"), m=m, M=months)
     assert (m, months) == (8, 12)

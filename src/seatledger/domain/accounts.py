@@ -20,6 +20,8 @@ class Account:
     tax_rate: Decimal | None = None
     payment_method: str = "invoice"
     billing_email: str | None = None
+    payment_terms_days: int = 30  # due date = issue date + these days
+    locale: str = "en"  # for documents: amounts and dates
     test_clock: bool = False
     clock_now: datetime | None = None
     created_at: datetime | None = None
@@ -63,6 +65,22 @@ class Profile:
 
 def check_account_name(name: object) -> str:
     return check_display_name(name, field="name")
+
+
+MAX_PAYMENT_TERMS_DAYS = 365
+
+
+def check_payment_terms_days(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(
+            "payment_terms_days must be a whole number of days", field="payment_terms_days"
+        )
+    if not 0 <= value <= MAX_PAYMENT_TERMS_DAYS:
+        raise InvalidInput(
+            f"payment_terms_days must lie between 0 and {MAX_PAYMENT_TERMS_DAYS}",
+            field="payment_terms_days",
+        )
+    return value
 
 
 def check_payment_method(value: str) -> str:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from seatledger.domain.errors import ContractEnded, InvalidInput
+from seatledger.domain.periods import BILLING_INTERVALS, add_months, interval_months
 from seatledger.domain.seat_policies import POLICIES
 
 MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-BILLING_INTERVALS = ("month", "year")
+RENEWAL_CAPACITIES = ("carry", "in_use")
 INCREASE_APPROVALS = ("automatic", "operator")
 CHARGE_TIMINGS = ("immediate", "next_invoice")
 PRORATIONS = ("day", "second")
@@ -59,10 +60,19 @@ class Contract:
     billing_interval: str
     increase_approval: str
     pools: list[PoolTerms] = field(default_factory=list)
+    billing_anchor: date | None = None
+    trial_end: date | None = None
+    renewal_capacity: str = "carry"  # carry | in_use
+    minimum_spend: Decimal | None = None  # per billing period
+    recorded_at: datetime | None = None  # when the version was entered
+    applied: bool = False  # the pools have its terms
 
     @property
     def modules(self) -> set[str]:
         return {p.module for p in self.pools}
+
+    def pool(self, module: str) -> PoolTerms | None:
+        return next((p for p in self.pools if p.module == module), None)
 
     def ended_at(self, day: date) -> bool:
         """True after the last day (``end_date`` is inclusive)."""
@@ -84,6 +94,20 @@ def check_seat_count(value: object, *, field: str) -> int:
         raise InvalidInput(f"{name} must be a whole number ≥ 0", field=field)
     if value > MAX_CAPACITY:
         raise InvalidInput(f"{name} must be at most {MAX_CAPACITY}", field=field)
+    return value
+
+
+# NOTE: a commitment line tops a period up to at most the minimum spend: bounded like
+# the largest recurring line, so that an invoice still fits the money columns.
+MAX_MINIMUM_SPEND = MAX_CAPACITY * MAX_UNIT_PRICE
+
+
+def check_minimum_spend(value: Decimal) -> Decimal:
+    if value < 0 or value > MAX_MINIMUM_SPEND:
+        raise InvalidInput(
+            f"minimum_spend must lie between 0 and {MAX_MINIMUM_SPEND} per billing period",
+            field="minimum_spend",
+        )
     return value
 
 
@@ -128,6 +152,9 @@ def check_contract(
     increase_approval: str,
     pools: list[PoolTerms],
     today: date,
+    billing_anchor: date | None = None,
+    trial_end: date | None = None,
+    renewal_capacity: str = "carry",
 ) -> None:
     """Form rules of a contract version; ``today`` is the account's day (its clock)."""
     earliest = earliest_start_date(today)
@@ -146,6 +173,28 @@ def check_contract(
     _one_of(increase_approval, INCREASE_APPROVALS, field="increase_approval")
     if len(pools) > MAX_POOLS:
         raise InvalidInput(f"a contract has at most {MAX_POOLS} pools", field="pools")
+    _one_of(renewal_capacity, RENEWAL_CAPACITIES, field="renewal_capacity")
+    if trial_end is not None:
+        if trial_end <= start_date:
+            raise InvalidInput(
+                f"trial_end ({trial_end}) must come after start_date ({start_date})",
+                field="trial_end",
+            )
+        if end_date is not None and trial_end > end_date:
+            raise InvalidInput(
+                f"trial_end ({trial_end}) must not come after end_date ({end_date})",
+                field="trial_end",
+            )
+    if billing_anchor is not None:
+        # NOTE: the anchor lies in the first period: [first day billed, + one interval).
+        first = trial_end or start_date
+        limit = add_months(first, interval_months(billing_interval))
+        if not first <= billing_anchor < limit:
+            raise InvalidInput(
+                f"billing_anchor ({billing_anchor}) must fall within the first billing "
+                f"period, on or after {first} and before {limit}",
+                field="billing_anchor",
+            )
     seen: set[str] = set()
     for index, terms in enumerate(pools):
         check_pool_terms(terms, index=index)

@@ -1,18 +1,21 @@
-"""Invoices as pure functions of (contracts, seat ledger, a moment).
+"""Invoice lines and documents as pure functions of the contract timeline and the seat
+ledger (PRODUCT.md §3 true-up, §5 billing). ``domain.planner`` decides WHEN each is due;
+this module says WHAT each line and document holds.
 
-The same function computes the upcoming preview and the issued invoice. Each
-document has a key; issuing one whose key was issued already is refused by
-the database, so a rerun issues nothing new (PRODUCT.md §5).
+Every amount is computed exactly (multiply first, divide last, in MONEY_CONTEXT) and
+rounded once, by ``money.round_line``; totals are sums of rounded lines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
+from itertools import accumulate
 
-from seatledger.domain.billing_calendar import Coverage, coverage_on, coverages, instant
-from seatledger.domain.contracts import Contract, PoolTerms
+from seatledger.domain.contracts import PoolTerms
 from seatledger.domain.ledger import (
     CAPACITY_CHANGED,
     CAUSE_TRUE_UP,
@@ -21,11 +24,14 @@ from seatledger.domain.ledger import (
     LedgerEntry,
 )
 from seatledger.domain.money import MONEY_CONTEXT, format_amount, format_percentage, round_line
-from seatledger.domain.periods import Period, months_left_in_period
+from seatledger.domain.periods import BillingPeriod, Period
 from seatledger.domain.proration import fraction_of_months, prorate
 from seatledger.domain.seat_policies import METERED
+from seatledger.domain.timeline import Timeline
 
 PURCHASE_CAUSES = ("add_license", "auto_purchase", "seat_request")
+# what a commitment line compares with the minimum spend (§5)
+BILLED_KINDS = ("recurring", "proration", "true_up", "metered")
 
 
 @dataclass(frozen=True)
@@ -65,120 +71,300 @@ class DraftInvoice:
         return self.subtotal + self.tax
 
 
-@dataclass
-class BillingInputs:
-    currency: str
-    tax_rate: Decimal | None
-    contracts: list[Contract]
-    ledger: list[LedgerEntry]
-    covs: list[Coverage] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.covs = coverages(self.contracts)
-
-    def terms(self, module: str, day: date) -> tuple[Coverage, PoolTerms] | None:
-        cov = coverage_on(self.covs, day)
-        if cov is None:
-            return None
-        for t in cov.contract.pools:
-            if t.module == module:
-                return cov, t
-        return None
+# --- the ledger as billing reads it -------------------------------------------------
 
 
-# --- projections of the ledger ----------------------------------------------------
+@dataclass(frozen=True)
+class PoolBase:
+    """A pool just before the ledger view starts: its capacity, the seats held, and
+    (metered pools) who held them."""
+
+    capacity: int = 0
+    held: int = 0
+    holders: frozenset[str] = frozenset()
 
 
-def capacity_for_recurring(ledger: list[LedgerEntry], module: str, at: datetime) -> int:
-    """Capacity in force at a period start: every change before it, and the
-    changes at that very instant that are not purchases (the true-up closing
-    then, a contract version, a decrease at renewal). A purchase at or after
-    the period start is charged as proration only."""
-    return sum(
-        e.delta
-        for e in ledger
-        if e.kind == CAPACITY_CHANGED
-        and e.module == module
-        and (e.at < at or (e.at == at and not e.purchased))
-    )
+def _by_instant(e: LedgerEntry) -> tuple[datetime, int]:
+    return (e.at, e.id or 0)
 
 
-def capacity_before(ledger: list[LedgerEntry], module: str, at: datetime) -> int:
-    return sum(
-        e.delta for e in ledger if e.kind == CAPACITY_CHANGED and e.module == module and e.at < at
-    )
+def _capacity_change(e: LedgerEntry) -> int:
+    return e.delta if e.kind == CAPACITY_CHANGED else 0
 
 
-def seats_held_before(ledger: list[LedgerEntry], module: str, at: datetime) -> int:
-    """Seats held at the instant ``at`` (changes at ``at`` belong to what follows)."""
-    n = 0
-    for e in ledger:
-        if e.module == module and e.at < at:
-            if e.kind == SEAT_TAKEN:
-                n += 1
-            elif e.kind == SEAT_RELEASED:
-                n -= 1
-    return n
+def _seat_change(e: LedgerEntry) -> int:
+    return 1 if e.kind == SEAT_TAKEN else -1 if e.kind == SEAT_RELEASED else 0
 
 
-def seat_days(ledger: list[LedgerEntry], module: str, period: Period) -> int:
-    """For each UTC day of the period, the users who held a seat in the pool at
-    any moment of that day (seed 003)."""
-    open_since: dict[str, datetime] = {}
-    intervals: dict[str, list[tuple[datetime, datetime]]] = {}
-    for e in sorted(
-        (e for e in ledger if e.module == module and e.user_id), key=lambda e: (e.at, e.id or 0)
-    ):
-        if e.kind == SEAT_TAKEN:
-            open_since.setdefault(e.user_id, e.at)  # type: ignore[arg-type]
-        elif e.kind == SEAT_RELEASED and e.user_id in open_since:
-            intervals.setdefault(e.user_id, []).append(  # type: ignore[arg-type]
-                (open_since.pop(e.user_id), e.at)
-            )  # type: ignore[arg-type]
-    end = period.end_instant
-    for user_id, start in open_since.items():
-        intervals.setdefault(user_id, []).append((start, max(start, end)))
-    total = 0
-    for holds in intervals.values():
-        # NOTE: a day counts once per USER ("the users who held a seat ... at any
-        # moment of that day"): a user who releases and takes the seat again on one
-        # day is one user-day, not two. Each hold gives a range of days; the ranges
-        # of one user are merged before counting.
-        days: list[tuple[date, date]] = []
-        for start, stop in holds:
-            # a day d counts when [start, stop) meets [d 00:00, d+1 00:00), and a
-            # zero-length hold counts for its day ("at any moment of that day").
-            first = max(start.date(), period.start)
-            last = start.date() if stop <= start else (stop - timedelta(microseconds=1)).date()
-            last = min(last, period.end - timedelta(days=1))
-            if first <= last:
-                days.append((first, last))
-        days.sort()
-        merged_last: date | None = None
-        for first, last in days:
-            if merged_last is not None and first <= merged_last:
-                if last > merged_last:
-                    total += (last - merged_last).days
-                    merged_last = last
+class _Index:
+    """One pool's ledger entries sorted by instant, with running sums, so that each
+    "as of an instant" question is a binary search, not a scan."""
+
+    def __init__(self, entries: list[LedgerEntry]) -> None:
+        self.entries = sorted(entries, key=_by_instant)
+        self.times = [e.at for e in self.entries]
+        capacity = [_capacity_change(e) for e in self.entries]
+        # prefix sums: [k] is the sum over the first k entries
+        self.capacity = list(accumulate(capacity, initial=0))
+        self.held = list(accumulate((_seat_change(e) for e in self.entries), initial=0))
+        # capacity changes that are not purchases; true-up growth
+        self.not_purchased = list(
+            accumulate(
+                (0 if e.purchased else c for e, c in zip(self.entries, capacity, strict=True)),
+                initial=0,
+            )
+        )
+        self.true_up = list(
+            accumulate(
+                (
+                    c if e.cause == CAUSE_TRUE_UP else 0
+                    for e, c in zip(self.entries, capacity, strict=True)
+                ),
+                initial=0,
+            )
+        )
+
+    def before(self, at: datetime) -> int:
+        """How many entries are strictly before ``at``."""
+        return bisect_left(self.times, at)
+
+    def through(self, at: datetime) -> int:
+        """How many entries are at or before ``at``."""
+        return bisect_right(self.times, at)
+
+
+class LedgerView:
+    """The seat ledger from ``since`` on, over ``base``: the pools' state just before
+    ``since``. A view from the beginning has ``since`` None and an empty base. Planning
+    from a view equals planning from the whole history.
+
+    ``entries`` (the ledger as read, in append order) are indexed once per pool;
+    ``planned`` (the changes a plan adds as it goes: a few true-ups, renewals,
+    versions) are looked at one by one."""
+
+    def __init__(
+        self,
+        base: dict[str, PoolBase] | None = None,
+        since: datetime | None = None,
+        entries: list[LedgerEntry] | None = None,
+    ) -> None:
+        self.base = base or {}
+        self.since = since
+        self.entries = list(entries or [])
+        self.planned: list[LedgerEntry] = []
+        self._seat_days: dict[str, _SeatDays] = {}
+        by_module: dict[str, list[LedgerEntry]] = {}
+        for e in self.entries:
+            by_module.setdefault(e.module, []).append(e)
+        self._index = {m: _Index(es) for m, es in by_module.items()}
+        self._empty = _Index([])
+        self._purchases = sorted(
+            (
+                e
+                for e in self.entries
+                if e.kind == CAPACITY_CHANGED
+                and e.purchased
+                and e.delta > 0
+                and e.cause in PURCHASE_CAUSES
+            ),
+            key=lambda e: (e.at, e.id or 0),
+        )
+
+    def append(self, entry: LedgerEntry) -> None:
+        self.planned.append(entry)
+
+    def _of(self, module: str) -> _Index:
+        return self._index.get(module, self._empty)
+
+    def _planned(self, module: str) -> Iterable[LedgerEntry]:
+        return (e for e in self.planned if e.module == module)
+
+    def capacity_before(self, module: str, at: datetime) -> int:
+        ix = self._of(module)
+        return (
+            self.base.get(module, PoolBase()).capacity
+            + ix.capacity[ix.before(at)]
+            + sum(_capacity_change(e) for e in self._planned(module) if e.at < at)
+        )
+
+    def capacity_through(self, module: str, at: datetime) -> int:
+        """Capacity right after every change at or before ``at``."""
+        ix = self._of(module)
+        return (
+            self.base.get(module, PoolBase()).capacity
+            + ix.capacity[ix.through(at)]
+            + sum(_capacity_change(e) for e in self._planned(module) if e.at <= at)
+        )
+
+    def capacity_for_recurring(self, module: str, at: datetime) -> int:
+        """Capacity in force at a period start: every change before it, and the changes
+        at that very instant that are not purchases (the true-up closing then, a
+        contract version, a renewal). A purchase at or after the start is charged as
+        proration only."""
+        ix = self._of(module)
+        at_instant = ix.not_purchased[ix.through(at)] - ix.not_purchased[ix.before(at)]
+        planned = sum(
+            _capacity_change(e) for e in self._planned(module) if e.at == at and not e.purchased
+        )
+        return self.capacity_before(module, at) + at_instant + planned
+
+    def true_up_at(self, module: str, at: datetime) -> int:
+        """The true-up growth recorded at the instant ``at``."""
+        ix = self._of(module)
+        recorded = ix.true_up[ix.through(at)] - ix.true_up[ix.before(at)]
+        planned = sum(
+            e.delta for e in self._planned(module) if e.at == at and e.cause == CAUSE_TRUE_UP
+        )
+        return recorded + planned
+
+    def held_before(self, module: str, at: datetime) -> int:
+        """Seats held at the instant ``at`` (changes at ``at`` belong to what follows)."""
+        ix = self._of(module)
+        planned = sum(_seat_change(e) for e in self._planned(module) if e.at < at)
+        return self.base.get(module, PoolBase()).held + ix.held[ix.before(at)] + planned
+
+    def holders_before(self, module: str, at: datetime) -> frozenset[str]:
+        holders = set(self.base.get(module, PoolBase()).holders)
+        for e in self._seat_entries(module, at):
+            if e.user_id:
+                if e.kind == SEAT_TAKEN:
+                    holders.add(e.user_id)
+                elif e.kind == SEAT_RELEASED:
+                    holders.discard(e.user_id)
+        return frozenset(holders)
+
+    def _seat_entries(self, module: str, before: datetime) -> list[LedgerEntry]:
+        """The pool's entries before ``before``, in order of their instants."""
+        ix = self._of(module)
+        recorded = ix.entries[: ix.before(before)]
+        planned = [e for e in self._planned(module) if e.user_id and e.at < before]
+        if not planned:
+            return recorded
+        return sorted(recorded + planned, key=lambda e: (e.at, e.id or 0))
+
+    def modules(self) -> set[str]:
+        return set(self.base) | set(self._index) | {e.module for e in self.planned}
+
+    def base_at(self, at: datetime, metered: set[str]) -> dict[str, PoolBase]:
+        """The pools' state just before ``at`` (``at`` ≥ ``since``): the next view's base."""
+        return {
+            m: PoolBase(
+                capacity=self.capacity_before(m, at),
+                held=self.held_before(m, at),
+                holders=self.holders_before(m, at) if m in metered else frozenset(),
+            )
+            for m in sorted(self.modules())
+        }
+
+    def purchases(self, start: datetime, end: datetime) -> list[LedgerEntry]:
+        """Seats bought in ``[start, end)`` (add_license, auto_purchase, approved increase)."""
+        times = [e.at for e in self._purchases]
+        return self._purchases[bisect_left(times, start) : bisect_left(times, end)]
+
+    def seat_days(self, module: str, days: Period) -> int:
+        """For each UTC day of ``days``, the users who held a seat in the pool at any
+        moment of that day (seed 003)."""
+        counts = self._seat_days.get(module)
+        if counts is None or any(e.user_id for e in self.planned):
+            counts = self._seat_days[module] = _SeatDays(self._holds(module))
+        return counts.between(days.start, days.end - timedelta(days=1))
+
+    def _holds(self, module: str) -> dict[str, list[tuple[datetime, datetime | None]]]:
+        """Each user's holds of a seat in the pool: (taken, released or None)."""
+        # NOTE: the base's holders held their seat from before the view starts: a
+        # release at the very instant ``since`` ends a hold of the day before.
+        holders = self.base.get(module, PoolBase()).holders
+        before_view = (self.since or _EPOCH) - timedelta(microseconds=1)
+        open_since: dict[str, datetime] = {u: before_view for u in holders}
+        holds: dict[str, list[tuple[datetime, datetime | None]]] = {}
+        for e in self._seat_entries(module, _END_OF_TIME):
+            user = e.user_id
+            if user is None:
                 continue
-            total += (last - first).days + 1
-            merged_last = last
-    return total
+            if e.kind == SEAT_TAKEN:
+                open_since.setdefault(user, e.at)
+            elif e.kind == SEAT_RELEASED and user in open_since:
+                holds.setdefault(user, []).append((open_since.pop(user), e.at))
+        for user, start in open_since.items():
+            holds.setdefault(user, []).append((start, None))
+        return holds
 
 
-def purchases(ledger: list[LedgerEntry], module: str | None = None) -> list[LedgerEntry]:
-    return [
-        e
-        for e in ledger
-        if e.kind == CAPACITY_CHANGED
-        and e.purchased
-        and e.delta > 0
-        and e.cause in PURCHASE_CAUSES
-        and (module is None or e.module == module)
-    ]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-# --- lines ----------------------------------------------------------------------
+class _SeatDays:
+    """User-days of one pool: ``between(a, b)`` is Σ over the UTC days d in [a, b] of
+    the users who held a seat at any moment of d. Each user's holds become merged
+    ranges of days (a user who releases and takes the seat again on one day is one
+    user-day; a zero-length hold counts for its day); finite ranges go into running
+    sums over days, open ones (still held) are summed from their first day."""
+
+    def __init__(self, holds: dict[str, list[tuple[datetime, datetime | None]]]) -> None:
+        finite: list[tuple[int, int]] = []
+        opens: list[int] = []
+        for user_holds in holds.values():
+            ranges: list[tuple[int, int | None]] = []
+            for start, stop in user_holds:
+                first = start.date().toordinal()
+                if stop is None:
+                    ranges.append((first, None))
+                elif stop <= start:
+                    ranges.append((first, first))
+                else:
+                    ranges.append((first, (stop - timedelta(microseconds=1)).date().toordinal()))
+            ranges.sort(key=lambda r: r[0])
+            merged: list[list[int | None]] = []
+            for first, last in ranges:
+                prev = merged[-1] if merged else None
+                if prev is not None and (prev[1] is None or first <= prev[1] + 1):
+                    if prev[1] is not None and (last is None or last > prev[1]):
+                        prev[1] = last
+                    continue
+                merged.append([first, last])
+            for first, last in merged:
+                assert first is not None
+                if last is None:
+                    opens.append(first)
+                else:
+                    finite.append((first, last))
+        self.origin = min([f for f, _ in finite] + opens, default=0)
+        size = max([last for _, last in finite], default=self.origin) - self.origin + 2
+        per_day = [0] * (size + 1)
+        for first, last in finite:
+            per_day[first - self.origin] += 1
+            per_day[last - self.origin + 1] -= 1
+        # cumulative[k] = user-days of the finite ranges on the days before origin + k
+        self.cumulative = [0]
+        running = 0
+        for change in per_day:
+            running += change
+            self.cumulative.append(self.cumulative[-1] + running)
+        self.opens = sorted(opens)
+        self.open_sums = [0]
+        for first in self.opens:
+            self.open_sums.append(self.open_sums[-1] + first)
+
+    def _finite_before(self, day: int) -> int:
+        k = min(max(day - self.origin, 0), len(self.cumulative) - 1)
+        return self.cumulative[k]
+
+    def between(self, first: date, last: date) -> int:
+        a, b = first.toordinal(), last.toordinal()
+        if b < a:
+            return 0
+        total = self._finite_before(b + 1) - self._finite_before(a)
+        # open holds from f: (b − max(f, a) + 1) days for f ≤ b
+        before_a = bisect_left(self.opens, a)
+        through_b = bisect_right(self.opens, b)
+        total += before_a * (b - a + 1)
+        inside = through_b - before_a
+        total += inside * (b + 1) - (self.open_sums[through_b] - self.open_sums[before_a])
+        return total
+
+
+# --- lines ------------------------------------------------------------------------
 
 
 def _line(
@@ -189,7 +375,7 @@ def _line(
     unit_price: Decimal,
     exact: Decimal,
     currency: str,
-    period: Period | None,
+    days: Period | None,
 ) -> Line:
     return Line(
         kind,
@@ -198,18 +384,20 @@ def _line(
         quantity,
         unit_price,
         round_line(exact, currency),
-        period.start if period else None,
-        period.end if period else None,
+        days.start if days else None,
+        days.end if days else None,
     )
 
 
-def recurring_line(
-    terms: PoolTerms, capacity: int, period: Period, full_days: int, currency: str
-) -> Line:
-    # NOTE: amount = max(capacity, minimum) × unit_price, × days / full days for a cut period.
+def _seats(n: int) -> str:
+    return f"{n} seat" if n == 1 else f"{n} seats"
+
+
+def recurring_line(terms: PoolTerms, capacity: int, period: BillingPeriod, currency: str) -> Line:
+    # NOTE: amount = max(capacity, minimum) × unit_price × days / full days (1 when uncut).
     qty = max(capacity, terms.minimum)
     with localcontext(MONEY_CONTEXT):
-        exact = qty * terms.unit_price * period.days / full_days
+        exact = qty * terms.unit_price * period.days / period.full_days
     return _line(
         "recurring",
         terms.module,
@@ -218,104 +406,195 @@ def recurring_line(
         terms.unit_price,
         exact,
         currency,
-        period,
+        period.period,
     )
 
 
-def proration_line(entry: LedgerEntry, inputs: BillingInputs) -> Line | None:
-    """A purchase from its effective moment to the end of its period."""
-    found = inputs.terms(entry.module, entry.at.date())
-    if found is None:
-        return None
-    cov, terms = found
-    effective = max(entry.at, instant(cov.start))
-    period, full_days = cov.period_containing(effective.date())
-    # NOTE: amount = quantity × unit_price × (D − d + 1) / D (days), or × seconds left / seconds.
-    # A period cut by the contract end is prorated against its full length.
-    full = Period(period.start, period.start + timedelta(days=full_days))
+def time_left(
+    *, method: str, quantity: int, unit_price: Decimal, period: BillingPeriod, effective: datetime
+) -> Decimal:
+    """quantity × unit_price for the time from ``effective`` to the period's end, as a
+    part of its FULL period: ``× (D − d + 1) / D`` by days (``D`` the full period's days),
+    ``× seconds left / seconds`` by seconds; a period cut short ends earlier."""
+    full = period.full
     exact = prorate(
-        method=terms.proration,
-        quantity=entry.delta,
-        unit_price=terms.unit_price,
-        period=full,
-        effective=effective,
+        method=method, quantity=quantity, unit_price=unit_price, period=full, effective=effective
     )
     if period.end < full.end:
         with localcontext(MONEY_CONTEXT):
-            cut = prorate(
-                method=terms.proration,
-                quantity=entry.delta,
-                unit_price=terms.unit_price,
+            exact -= prorate(
+                method=method,
+                quantity=quantity,
+                unit_price=unit_price,
                 period=full,
-                effective=instant(period.end),
+                effective=period.end_instant,
             )
-            exact -= cut
-    noun = "seat" if entry.delta == 1 else "seats"
+    return exact
+
+
+def proration_line(entry: LedgerEntry, timeline: Timeline, currency: str) -> Line | None:
+    """A purchase from its effective moment to the end of its period; none in a trial."""
+    day = entry.at.date()
+    terms = timeline.terms(entry.module, day)
+    period = timeline.calendar.period_containing(day)
+    if terms is None or period is None:
+        return None
+    effective = max(entry.at, period.start_instant)
+    exact = time_left(
+        method=terms.proration,
+        quantity=entry.delta,
+        unit_price=terms.unit_price,
+        period=period,
+        effective=effective,
+    )
     return _line(
         "proration",
         entry.module,
-        f"{entry.module}: +{entry.delta} {noun} from {effective.date()} ({entry.cause})",
+        f"{entry.module}: +{_seats(entry.delta)} from {effective.date()} ({entry.cause})",
         entry.delta,
         terms.unit_price,
         exact,
-        inputs.currency,
+        currency,
         Period(effective.date(), period.end),
     )
 
 
-def true_up_line(entry: LedgerEntry, inputs: BillingInputs) -> Line | None:
-    """Seed 001: extra × unit_price × m / M for the month closing at ``entry.at``."""
-    month_day = entry.at.date() - timedelta(days=1)
-    found = inputs.terms(entry.module, month_day)
-    if found is None:
+def true_up_line(
+    module: str, extra: int, close: date, timeline: Timeline, currency: str
+) -> Line | None:
+    """Seed 001: extra × unit_price × m / M for the month closing on ``close``, at the
+    price in force in that month; none for a month of the trial."""
+    month_day = close - timedelta(days=1)
+    terms = timeline.terms(module, month_day)
+    period = timeline.calendar.period_containing(month_day)
+    if terms is None or period is None:
         return None
-    cov, terms = found
-    period, _full_days = cov.period_containing(month_day)
-    # NOTE: M is the interval's months (12 for a yearly contract) and m the months
-    # left IN THE PERIOD AS BILLED: a period cut short by end_date leaves fewer
-    # months (a yearly contract ending 30 June trued up in June: 1/12, not 7/12).
-    m, big_m = months_left_in_period(
-        period, cov.start, month_day, interval=cov.contract.billing_interval
-    )
-    exact = fraction_of_months(quantity=entry.delta, unit_price=terms.unit_price, m=m, M=big_m)
+    # NOTE: M is the interval's months and m the months left IN THE PERIOD AS BILLED,
+    # counting the month of change: a yearly contract trued up in March, 10/12; one
+    # ending 30 June trued up in June, 1/12.
+    m, big_m = timeline.calendar.months_left(period, month_day)
+    exact = fraction_of_months(quantity=extra, unit_price=terms.unit_price, m=m, M=big_m)
+    month = timeline.calendar.month_containing(month_day)
     return _line(
         "true_up",
-        entry.module,
-        f"{entry.module}: true-up +{entry.delta} × {m}/{big_m} of the period",
-        entry.delta,
+        module,
+        f"{module}: true-up +{extra} × {m}/{big_m} of the period",
+        extra,
         terms.unit_price,
         exact,
-        inputs.currency,
-        Period(_month_start(cov, month_day), period.end),
+        currency,
+        Period(max(month.start, period.start), period.end),
     )
 
 
-def _month_start(cov: Coverage, day: date) -> date:
-    for _close_day, month in cov.month_closes(day + timedelta(days=1)):
-        if month.contains(day):
-            return month.start
-    return day
+def metered_lines(
+    module: str, view: LedgerView, period: BillingPeriod, timeline: Timeline, currency: str
+) -> list[Line]:
+    """For a metered pool, in arrears: ``max(unit_price × seat_days / D, minimum ×
+    unit_price × days / D)``, one line per part of the period a version governs (a
+    version starting inside the period splits it, each part at its own terms)."""
+    lines = []
+    for part, terms in _parts(module, period, timeline):
+        if terms.policy != METERED:
+            continue
+        days = view.seat_days(module, part)
+        with localcontext(MONEY_CONTEXT):
+            usage = terms.unit_price * days / period.full_days
+            floor = terms.minimum * terms.unit_price * part.days / period.full_days
+        lines.append(
+            _line(
+                "metered",
+                module,
+                f"{module}: {days} user-days of {period.full_days}",
+                days,
+                terms.unit_price,
+                max(usage, floor),
+                currency,
+                part,
+            )
+        )
+    return lines
 
 
-def metered_line(terms: PoolTerms, inputs: BillingInputs, period: Period, full_days: int) -> Line:
-    # NOTE: amount = max(unit_price × seat_days / D, minimum × unit_price), in arrears.
-    days = seat_days(inputs.ledger, terms.module, period)
+def _parts(
+    module: str, period: BillingPeriod, timeline: Timeline
+) -> list[tuple[Period, PoolTerms]]:
+    out = []
+    for g in timeline.governed:
+        start = max(g.start, period.start)
+        end = period.end if g.end is None else min(g.end, period.end)
+        terms = g.contract.pool(module)
+        if start < end and terms is not None:
+            out.append((Period(start, end), terms))
+    return out
+
+
+def commitment_line(
+    minimum_spend: Decimal, period: BillingPeriod, billed: Decimal, currency: str
+) -> Line | None:
+    """§5: ``max(0, minimum_spend × days / D − billed)``, in arrears."""
     with localcontext(MONEY_CONTEXT):
-        usage = terms.unit_price * days / full_days
-        floor = terms.minimum * terms.unit_price * period.days / full_days
+        exact = minimum_spend * period.days / period.full_days - billed
+    if round_line(exact, currency) <= 0:
+        return None
     return _line(
-        "metered",
-        terms.module,
-        f"{terms.module}: {days} user-days of {full_days}",
-        days,
-        terms.unit_price,
-        max(usage, floor),
-        inputs.currency,
-        period,
+        "commitment",
+        None,
+        f"Minimum spend {format_amount(minimum_spend, currency)} {currency}: top-up for "
+        f"{period.start} – {period.end}",
+        1,
+        round_line(exact, currency),
+        exact,
+        currency,
+        period.period,
     )
+
+
+def version_difference(
+    module: str,
+    *,
+    old: PoolTerms | None,
+    new: PoolTerms,
+    capacity_before: int,
+    start: datetime,
+    period: BillingPeriod,
+    currency: str,
+    version: int,
+) -> Line | None:
+    """§5, a version starting inside a billed period: from its start to the period end,
+    ``max(q_old, q_new) × price_new − q_old × price_old`` with ``q = max(capacity,
+    minimum)`` (quantities never go down within a period; a pool the version adds has
+    ``q_old = 0``). Positive: a ``proration`` line; negative: a ``credit`` line, shown
+    positive on its credit note. Metered pools are split instead (``metered_lines``)."""
+    if new.policy == METERED or (old is not None and old.policy == METERED):
+        return None
+    q_old = max(capacity_before, old.minimum) if old is not None else 0
+    price_old = old.unit_price if old is not None else Decimal(0)
+    q_new = max(q_old, new.capacity, new.minimum)
+    with localcontext(MONEY_CONTEXT):
+        per_period = q_new * new.unit_price - q_old * price_old
+    if per_period == 0:
+        return None
+    exact = time_left(
+        method=new.proration,
+        quantity=1,
+        unit_price=abs(per_period),
+        period=period,
+        effective=max(start, period.start_instant),
+    )
+    if round_line(exact, currency) == 0:
+        return None
+    days = Period(max(start, period.start_instant).date(), period.end)
+    if per_period > 0:
+        text = f"{module}: contract version {version}, {q_new} seats at "
+        text += f"{format_amount(new.unit_price, currency)} from {days.start}"
+        return _line("proration", module, text, 1, per_period, exact, currency, days)
+    text = f"{module}: contract version {version}, credit from {days.start}"
+    return _line("credit", module, text, 1, -per_period, exact, currency, days)
 
 
 def tax_line(lines: list[Line], rate: Decimal | None, currency: str) -> Line | None:
+    """The account's rate on the subtotal, its own line, rounded once."""
     if not rate:
         return None
     subtotal = sum((ln.amount for ln in lines), Decimal(0))
@@ -333,176 +612,31 @@ def tax_line(lines: list[Line], rate: Decimal | None, currency: str) -> Line | N
     )
 
 
-def _with_tax(lines: list[Line], inputs: BillingInputs) -> tuple[Line, ...]:
-    tax = tax_line(lines, inputs.tax_rate, inputs.currency)
+def with_tax(lines: list[Line], rate: Decimal | None, currency: str) -> tuple[Line, ...]:
+    tax = tax_line(lines, rate, currency)
     return tuple(lines + ([tax] if tax else []))
 
 
-# --- documents ------------------------------------------------------------------
-
-
-def charge_invoice(entry: LedgerEntry, inputs: BillingInputs) -> DraftInvoice | None:
+def charge_invoice(
+    entry: LedgerEntry, timeline: Timeline, currency: str, tax_rate: Decimal | None
+) -> DraftInvoice | None:
     """An ``immediate`` purchase: an ad-hoc invoice of its own, at once (seed 004:
-    "even if they are immediately suppressed")."""
-    found = inputs.terms(entry.module, entry.at.date())
-    if found is None or found[1].charge_timing != "immediate":
+    "even if they are immediately suppressed"); nothing in a trial."""
+    terms = timeline.terms(entry.module, entry.at.date())
+    if terms is None or terms.charge_timing != "immediate":
         return None
-    line = proration_line(entry, inputs)
+    line = proration_line(entry, timeline, currency)
     if line is None:
         return None
     return DraftInvoice(
         key=f"charge:{entry.id}",
         kind="ad_hoc",
         issued_at=entry.at,
-        currency=inputs.currency,
-        lines=_with_tax([line], inputs),
+        currency=currency,
+        lines=with_tax([line], tax_rate, currency),
         period_start=line.period_start,
         period_end=line.period_end,
     )
-
-
-def _true_up_lines_at(at: datetime, inputs: BillingInputs) -> list[Line]:
-    lines = []
-    for e in inputs.ledger:
-        if e.kind == CAPACITY_CHANGED and e.cause == CAUSE_TRUE_UP and e.at == at and e.delta > 0:
-            line = true_up_line(e, inputs)
-            if line:
-                lines.append(line)
-    return lines
-
-
-def true_up_invoice(at: datetime, inputs: BillingInputs) -> DraftInvoice | None:
-    """A month close inside a billing period with a non-zero true-up."""
-    lines = _true_up_lines_at(at, inputs)
-    if not lines:
-        return None
-    return DraftInvoice(
-        key=f"true_up:{at.date()}",
-        kind="ad_hoc",
-        issued_at=at,
-        currency=inputs.currency,
-        lines=_with_tax(lines, inputs),
-        period_start=lines[0].period_start,
-        period_end=lines[0].period_end,
-    )
-
-
-def _arrears(
-    inputs: BillingInputs, ended: tuple[Coverage, Period, int] | None, at: datetime
-) -> list[Line]:
-    """What the period just ended owes: metered usage, the true-up closing at
-    ``at``, and ``next_invoice`` purchases made in it."""
-    lines = _true_up_lines_at(at, inputs)
-    if ended is None:
-        # NOTE: no billing period ends here (a first period, or a new contract after
-        # a gap): no purchase can be pending (those of an earlier contract were on
-        # its own invoices, its final one included).
-        return lines
-    cov, period, full_days = ended
-    window_start = period.start_instant
-    for terms in cov.contract.pools:
-        if terms.policy == METERED:
-            lines.append(metered_line(terms, inputs, period, full_days))
-    for e in purchases(inputs.ledger):
-        if e.at >= at or e.at < window_start:
-            continue
-        found = inputs.terms(e.module, e.at.date())
-        if found and found[1].charge_timing == "next_invoice":
-            line = proration_line(e, inputs)
-            if line:
-                lines.append(line)
-    return lines
-
-
-def _previous_period(inputs: BillingInputs, day: date) -> tuple[Coverage, Period, int] | None:
-    """The billing period that ended the day before ``day``, if any."""
-    prev_day = day - timedelta(days=1)
-    cov = coverage_on(inputs.covs, prev_day)
-    if cov is None:
-        return None
-    period, full_days = cov.period_containing(prev_day)
-    return cov, period, full_days
-
-
-def period_invoice(
-    cov: Coverage, period: Period, full_days: int, inputs: BillingInputs
-) -> DraftInvoice:
-    """Issued at ``period_start``, also when its total is 0.00: the period's
-    recurring lines in advance, then the arrears of the period just ended."""
-    at = period.start_instant
-    lines: list[Line] = []
-    for terms in sorted(cov.contract.pools, key=lambda t: t.module):
-        if terms.policy == METERED:
-            continue
-        capacity = capacity_for_recurring(inputs.ledger, terms.module, at)
-        lines.append(recurring_line(terms, capacity, period, full_days, inputs.currency))
-    lines += _arrears(inputs, _previous_period(inputs, period.start), at)
-    return DraftInvoice(
-        key=f"period:{period.start}",
-        kind="period",
-        issued_at=at,
-        currency=inputs.currency,
-        lines=_with_tax(lines, inputs),
-        period_start=period.start,
-        period_end=period.end,
-    )
-
-
-def final_invoice(end_day: date, inputs: BillingInputs) -> DraftInvoice | None:
-    """A contract ended with no newer version: the last period's arrears."""
-    at = instant(end_day)
-    lines = _arrears(inputs, _previous_period(inputs, end_day), at)
-    if not lines:
-        return None
-    return DraftInvoice(
-        key=f"final:{end_day}",
-        kind="ad_hoc",
-        issued_at=at,
-        currency=inputs.currency,
-        lines=_with_tax(lines, inputs),
-        period_start=lines[0].period_start,
-        period_end=end_day,
-    )
-
-
-def next_invoice_day(inputs: BillingInputs, now: datetime) -> date | None:
-    """The day the next period invoice (or a contract's final invoice) falls due
-    after ``now``: the end of the current billing period, or the start of a
-    contract that has not started yet; None once every contract has ended."""
-    today = now.astimezone(UTC).date()
-    cov = coverage_on(inputs.covs, today)
-    if cov is None:
-        later = [c.start for c in inputs.covs if c.start > today]
-        return min(later) if later else None
-    period, _ = cov.period_containing(today)
-    return period.end
-
-
-def upcoming_invoice(inputs: BillingInputs, now: datetime) -> DraftInvoice | None:
-    """The next period invoice as the ledger stands (the same function that will
-    issue it). Month closes and renewals due before it are not applied here;
-    ``services.billing.upcoming`` runs them (without keeping anything) first."""
-    next_day = next_invoice_day(inputs, now)
-    if next_day is None:
-        return None
-    nxt = coverage_on(inputs.covs, next_day)
-    if nxt is None:
-        return final_invoice(next_day, inputs)
-    p, full = nxt.period_containing(next_day)
-    return period_invoice(nxt, p, full, inputs)
-
-
-def true_up_extras(inputs: BillingInputs, cov: Coverage, at: datetime) -> dict[str, int]:
-    """At a month close: extra = max(0, seats held at that instant − capacity)."""
-    out: dict[str, int] = {}
-    for terms in cov.contract.pools:
-        if terms.policy != "true_up":
-            continue
-        held = seats_held_before(inputs.ledger, terms.module, at)
-        cap = capacity_before(inputs.ledger, terms.module, at)
-        if held > cap:
-            out[terms.module] = held - cap
-    return out
 
 
 def charge_phrase(line: Line | None, currency: str, timing: str) -> str | None:

@@ -1,31 +1,39 @@
-"""Billing periods and month arithmetic, anchored on the contract start date.
+"""THE billing calendar: periods and month arithmetic, anchored on the account's anchor.
 
 PRODUCT.md §5: periods are half-open, ``[period_start, period_end)``; ``period_end`` is the
-first day of the next period. They are anchored on the contract start; a start on the
-29th–31st bills on the last day of shorter months (31 January → 28 February → 31 March).
-A last period cut short by ``end_date`` (the last day, inclusive) ends the day after it.
+first day of the next period. They last 1, 3, 6 or 12 months and are anchored on the
+billing anchor; a day of the 29th–31st bills on the last day of shorter months
+(31 January → 28 February → 31 March). A start before the anchor gives a first period cut
+short, ``[start, anchor)``; an end gives a last period cut short. A cut period is prorated
+by days against the full period it is cut from.
 
-PRODUCT.md §3 (true-up): months of the contract are anchored like its billing periods
-(calendar months when it starts on the 1st).
+PRODUCT.md §3 (true-up): months are anchored like the billing periods (calendar months
+when the anchor is a 1st).
+
+A version that changes the interval starts a new *segment* of the grid at a period
+boundary; every boundary of every segment is ``add_months(anchor, n)`` for some whole n,
+so the anchor's day is never lost.
 
 Every date here is a UTC calendar date; a period starts at 00:00:00Z of its start date.
 Nothing here reads the clock: every function takes the dates it needs.
-
-Errors: a rule of form broken by input (an unknown interval, an end date before the start
-date) is ``InvalidInput``; asking for a period outside the contract (a date before its start
-or after its end) is a caller's mistake and raises ``ValueError``.
 """
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from seatledger.domain.errors import InvalidInput
 
-_INTERVAL_MONTHS = {"month": 1, "year": 12}
-_ONE_DAY = timedelta(days=1)
+INTERVAL_MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
+BILLING_INTERVALS = tuple(INTERVAL_MONTHS)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if calendar.isleap(year) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
 
 
 def add_months(anchor: date, months: int) -> date:
@@ -48,8 +56,10 @@ def add_months(anchor: date, months: int) -> date:
     month = zero_based % 12 + 1
     if not date.min.year <= year <= date.max.year:
         raise ValueError(f"{anchor} + {months} months is out of the calendar's range")
-    last_day = calendar.monthrange(year, month)[1]
-    return date(year, month, min(anchor.day, last_day))
+    day = anchor.day
+    if day > 28:
+        day = min(day, _days_in_month(year, month))
+    return date(year, month, day)
 
 
 @dataclass(frozen=True)
@@ -96,175 +106,144 @@ class Period:
 
 
 def interval_months(interval: str) -> int:
-    """Months per billing period: ``"month"`` → 1, ``"year"`` → 12."""
-    if not isinstance(interval, str) or interval not in _INTERVAL_MONTHS:
+    """Months per billing period: month 1, quarter 3, half_year 6, year 12."""
+    if not isinstance(interval, str) or interval not in INTERVAL_MONTHS:
         raise InvalidInput(
-            f"billing_interval must be 'month' or 'year', got {interval!r}",
+            f"billing_interval must be one of {', '.join(BILLING_INTERVALS)}, got {interval!r}",
             field="billing_interval",
         )
-    return _INTERVAL_MONTHS[interval]
+    return INTERVAL_MONTHS[interval]
 
 
-def validate_contract_dates(start: date, end: date | None) -> None:
-    """A contract's ``end_date`` (its last day, inclusive) may not precede its start.
-
-    A one-day contract (``end == start``) is valid; ``None`` means evergreen.
-    """
-    if end is not None and end < start:
-        raise InvalidInput(
-            f"end_date ({end}) must not be before start_date ({start})", field="end_date"
-        )
+def instant(day: date) -> datetime:
+    """Every day boundary is 00:00:00Z (§1 Time)."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def nth_period(
-    contract_start: date, interval: str, n: int, contract_end: date | None = None
-) -> Period:
-    """The ``n``-th billing period of the contract (0 is the first).
-
-    Raises ``ValueError`` for a negative ``n`` or a period starting after ``contract_end``.
-    """
-    validate_contract_dates(contract_start, contract_end)
-    step = interval_months(interval)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"period index must be an int >= 0, got {n!r}")
-    return _period(contract_start, step, n, contract_end)
-
-
-def period_containing(
-    contract_start: date, interval: str, d: date, contract_end: date | None = None
-) -> Period:
-    """The billing period that contains the UTC day ``d``.
-
-    Raises ``ValueError`` when ``d`` is before ``contract_start`` or after ``contract_end``.
-    """
-    validate_contract_dates(contract_start, contract_end)
-    step = interval_months(interval)
-    _require_within_contract(contract_start, d, contract_end)
-    return _period(contract_start, step, _index_containing(contract_start, step, d), contract_end)
-
-
-def periods_between(
-    contract_start: date,
-    interval: str,
-    first_day: date,
-    until: date,
-    contract_end: date | None = None,
-) -> list[Period]:
-    """Every billing period that has at least one day in ``first_day..until`` (inclusive).
-
-    That is every period with ``start <= until`` and ``end > first_day``, in order: the
-    first one is the period containing ``first_day`` (it may start before it), the last the
-    period containing ``until`` (it may end after it). Days outside the contract have no
-    period: ``first_day`` before ``contract_start`` starts at the first period, ``until``
-    after ``contract_end`` stops at the last (cut) one. An empty range (``until`` before
-    ``first_day``, or no contract day in it) gives ``[]``.
-
-    For a billing run up to ``as_of``: ``periods_between(start, interval, start,
-    as_of.date())`` lists every period whose invoice is due (its start is at or before
-    ``as_of``, since a period starts at 00:00:00Z of its start date).
-    """
-    validate_contract_dates(contract_start, contract_end)
-    step = interval_months(interval)
-    first_day = max(first_day, contract_start)
-    if contract_end is not None:
-        until = min(until, contract_end)
-    if until < first_day:
-        return []
-    n = _index_containing(contract_start, step, first_day)
-    periods: list[Period] = []
-    while True:
-        period = _period(contract_start, step, n, contract_end)
-        if period.start > until:
-            return periods
-        periods.append(period)
-        n += 1
-        if contract_end is not None and period.end > contract_end:
-            return periods
-
-
-def month_containing(contract_start: date, d: date, contract_end: date | None = None) -> Period:
-    """The contract month containing ``d`` (true-up months, PRODUCT.md §3).
-
-    Contract months are anchored like monthly billing periods: calendar months for a start
-    on the 1st, 31 Jan → 28 Feb → 31 Mar for a start on the 31st.
-    """
-    return period_containing(contract_start, "month", d, contract_end)
-
-
-def months_left_in_period(
-    period: Period,
-    contract_start: date,
-    month_start: date,
-    *,
-    interval: str | None = None,
-) -> tuple[int, int]:
-    """``(m, M)`` for a true-up line ``extra × unit_price × m / M`` (PRODUCT.md §3).
-
-    ``M`` is the number of contract months in the billing period, ``m`` the months left in
-    it counting the month of change: the contract month containing ``month_start`` (pass
-    the first day of the month being closed — NOT the closing instant, which is already the
-    next month's first day). A yearly period starting 1 Jan with a change in March gives
-    ``(10, 12)``; a monthly period gives ``(1, 1)``.
-
-    For a period cut short by the contract's end date, its months are those starting in it
-    (a partial last month counts as one). Pass ``interval`` to keep ``M`` at the full
-    interval's months (12 for a yearly contract), so that a yearly unit price is charged at
-    ``m / 12`` rather than spread over the shortened period; without it, ``M`` counts the
-    months of ``period`` as given.
-
-    Raises ``ValueError`` when ``period`` does not start on a contract month or
-    ``month_start`` is not in ``period``.
-    """
-    first = _index_containing(contract_start, 1, max(period.start, contract_start))
-    if add_months(contract_start, first) != period.start:
-        raise ValueError(f"{period} does not start on a month of a contract from {contract_start}")
-    if not period.contains(month_start):
-        raise ValueError(f"{month_start} is not in {period}")
-    months_in_period = 0
-    while add_months(contract_start, first + months_in_period) < period.end:
-        months_in_period += 1
-    changed = _index_containing(contract_start, 1, month_start)
-    left = months_in_period - (changed - first)
-    if interval is None:
-        return left, months_in_period
-    full = interval_months(interval)
-    if months_in_period > full:
-        raise ValueError(f"{period} has more than {full} months")
-    return left, full
-
-
-# --- helpers ---------------------------------------------------------------------------
-
-
-def _period(contract_start: date, step: int, n: int, contract_end: date | None) -> Period:
-    # Both ends from the ORIGINAL anchor (see add_months): never from the previous period.
-    start = add_months(contract_start, n * step)
-    end = add_months(contract_start, (n + 1) * step)
-    if contract_end is not None:
-        if start > contract_end:
-            raise ValueError(
-                f"period {n} starts on {start}, after the contract's end {contract_end}"
-            )
-        end = min(end, contract_end + _ONE_DAY)
-    return Period(start, end)
-
-
-def _index_containing(contract_start: date, step: int, d: date) -> int:
-    """The index n of the period ``[add_months(s, n·step), add_months(s, (n+1)·step))``
-    holding ``d`` (d >= contract_start)."""
-    months = (d.year - contract_start.year) * 12 + (d.month - contract_start.month)
-    n = months // step
-    # Period n starts in d's month or earlier; it starts after d only when it starts in
-    # d's month on a later day (the anchor's day is past d's day), then d is in period n-1.
-    while n > 0 and add_months(contract_start, n * step) > d:
+def months_from(anchor: date, day: date) -> int:
+    """The largest n with ``add_months(anchor, n) <= day`` (n may be negative)."""
+    n = (day.year - anchor.year) * 12 + (day.month - anchor.month)
+    while add_months(anchor, n) > day:
         n -= 1
     return n
 
 
-def _require_within_contract(contract_start: date, d: date, contract_end: date | None) -> None:
-    if isinstance(d, datetime) or not isinstance(d, date):
-        raise TypeError(f"expected a date, got {type(d).__name__}")
-    if d < contract_start:
-        raise ValueError(f"{d} is before the contract start {contract_start}")
-    if contract_end is not None and d > contract_end:
-        raise ValueError(f"{d} is after the contract end {contract_end}")
+@dataclass(frozen=True)
+class BillingPeriod:
+    """A billing period as billed (``start``, ``end``: cut by a contract's start or end)
+    and the full period of the grid it lies in (``full``), for prorating a cut one:
+    a cut period's recurring amount is × ``days / full_days``."""
+
+    start: date
+    end: date
+    full: Period
+    months: int  # M: the interval's months
+
+    @property
+    def period(self) -> Period:
+        return Period(self.start, self.end)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    @property
+    def full_days(self) -> int:
+        return self.full.days
+
+    @property
+    def start_instant(self) -> datetime:
+        return instant(self.start)
+
+    @property
+    def end_instant(self) -> datetime:
+        return instant(self.end)
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+
+@dataclass(frozen=True)
+class Segment:
+    """From ``start`` on, periods of ``months`` months at ``add_months(anchor, offset + k ×
+    months)``. The first segment also governs the days before the anchor."""
+
+    start: date
+    offset: int
+    months: int
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Billing periods over ``spans`` (half-open day ranges billed, without gaps inside;
+    ``end`` None is evergreen) on the grid of ``segments``; months on ``anchor``."""
+
+    anchor: date
+    segments: tuple[Segment, ...]
+    spans: tuple[tuple[date, date | None], ...]
+
+    def _segment(self, day: date) -> Segment:
+        found = self.segments[0]
+        for segment in self.segments[1:]:
+            if segment.start <= day:
+                found = segment
+        return found
+
+    def grid_period(self, day: date) -> tuple[Period, int]:
+        """The full (uncut) period of the grid that holds ``day``, and its months."""
+        seg = self._segment(day)
+        n = (months_from(self.anchor, day) - seg.offset) // seg.months
+        first = seg.offset + n * seg.months
+        start = add_months(self.anchor, first)
+        end = add_months(self.anchor, first + seg.months)
+        return Period(start, end), seg.months
+
+    def span_of(self, day: date) -> tuple[date, date | None] | None:
+        for start, end in self.spans:
+            if start <= day and (end is None or day < end):
+                return start, end
+        return None
+
+    def period_containing(self, day: date) -> BillingPeriod | None:
+        """The billing period holding ``day``; None outside every span (a trial, a gap,
+        before the start or after the end)."""
+        span = self.span_of(day)
+        if span is None:
+            return None
+        full, months = self.grid_period(day)
+        start = max(full.start, span[0])
+        end = full.end if span[1] is None else min(full.end, span[1])
+        return BillingPeriod(start, end, full, months)
+
+    def periods(self, first: date, until: date) -> list[BillingPeriod]:
+        """Every billing period that starts in ``[first, until]``, in order."""
+        out: list[BillingPeriod] = []
+        for span_start, span_end in self.spans:
+            if span_end is not None and span_end <= first:
+                continue
+            if span_start > until:
+                break
+            at = self.period_containing(max(first, span_start))
+            assert at is not None
+            day = at.end if at.start < first else at.start
+            while day <= until and (span_end is None or day < span_end):
+                period = self.period_containing(day)
+                assert period is not None and period.start == day
+                out.append(period)
+                day = period.end
+        return out
+
+    def month_containing(self, day: date) -> Period:
+        """The month of the grid holding ``day`` (true-up months, §3)."""
+        n = months_from(self.anchor, day)
+        return Period(add_months(self.anchor, n), add_months(self.anchor, n + 1))
+
+    def months_left(self, period: BillingPeriod, month_day: date) -> tuple[int, int]:
+        """``(m, M)`` of a true-up line ``extra × unit_price × m / M`` (§3): M the
+        interval's months, m the months of the period as billed left counting the
+        month of ``month_day`` (a period cut by the end has fewer months left)."""
+        n = months_from(self.anchor, month_day)
+        m = 0
+        while add_months(self.anchor, n + m) < period.end:
+            m += 1
+        return min(m, period.months), period.months

@@ -40,10 +40,12 @@ def change_message(delta: int, charge: str | None = None) -> str:
     return f"{text}: {charge}" if charge else text
 
 
-def check_target(pool: PoolState, target: object) -> int:
+def check_target(pool: PoolState, target: object, *, at_renewal: bool = False) -> int:
     """The rules that refuse a request at once (422, nothing stored), and that
     are checked again when a decrease is approved or reaches its renewal.
-    A target is a seat count like a contract's capacity (at most ``MAX_CAPACITY``)."""
+    A target is a seat count like a contract's capacity (at most ``MAX_CAPACITY``).
+    ``at_renewal``: the request may wait for the renewal (a new request, an approval
+    for the renewal), so the capacity added this term does not refuse it."""
     target = check_seat_count(target, field="target_capacity")
     if pool.policy == METERED:
         raise RuleRefusal(
@@ -63,7 +65,9 @@ def check_target(pool: PoolState, target: object) -> int:
             field="target_capacity",
             in_use=pool.in_use,
         )
-    if target < pool.committed_capacity:
+    # NOTE: seats added this term by true-up or auto_purchase may be reduced only
+    # at the renewal: such a request is accepted (pending) and approvable for it.
+    if not at_renewal and target < pool.committed_capacity:
         raise RuleRefusal(
             f"Seats added this term cannot be reduced during the contract: pool "
             f"{pool.module!r} keeps at least {pool.committed_capacity} until the renewal.",

@@ -53,6 +53,7 @@ def serve(
     """Serve the HTTP API (applies pending migrations first)."""
     import uvicorn
 
+    _require_free_port(host, port)
     settings, engine = _engine()
     _log_to_stderr()
     console.print(f"seatledger on http://{host}:{port}  (docs: /docs, spec: /openapi.json)")
@@ -187,6 +188,23 @@ def operator_key_create(name: str = typer.Option("cli", help="A label for the ke
     console.print(key.key, highlight=False, soft_wrap=True)
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Refuse to start on a port another process listens on, before doing anything."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as taken:
+            console.print(
+                f"[red]Cannot listen on {host}:{port} ({taken.strerror}): choose another "
+                "port with --port.[/red]"
+            )
+            raise typer.Exit(2) from None
+
+
 @app.command()
 def demo(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
@@ -204,6 +222,8 @@ def demo(
     from seatledger.services.operator_keys import create_operator_key
     from seatledger.services.unit_of_work import UnitOfWork
 
+    if serve_it:
+        _require_free_port(host, port)
     settings, engine = _engine()
     now = SystemClock().now()
     accounts = seed_demo(lambda: UnitOfWork(engine), at=now)

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from seatledger.adapters.locales import check_locale
 from seatledger.domain import money
 from seatledger.domain.accounts import (
     Account,
@@ -13,16 +14,25 @@ from seatledger.domain.accounts import (
     Workspace,
     check_account_name,
     check_payment_method,
+    check_payment_terms_days,
 )
-from seatledger.domain.billing_calendar import instant
-from seatledger.domain.contracts import Contract, PoolTerms, check_contract, check_module_name
+from seatledger.domain.contracts import (
+    Contract,
+    PoolTerms,
+    check_contract,
+    check_minimum_spend,
+    check_module_name,
+)
 from seatledger.domain.errors import InvalidInput, NotFound, RuleRefusal
 from seatledger.domain.ids import new_id
-from seatledger.domain.ledger import CAUSE_CONTRACT
+from seatledger.domain.ledger import CAUSE_CONTRACT, LedgerEntry
+from seatledger.domain.money import parse_amount
 from seatledger.domain.names import check_display_name, normalize_email
+from seatledger.domain.periods import instant
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_policies import CAPPED_POLICIES
 from seatledger.domain.users import ACTIVE
+from seatledger.services.charges import issue_charges
 from seatledger.services.seats import record_capacity_change, sync_seats
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -38,6 +48,8 @@ def create_account(
     clock_start: datetime | None = None,
     payment_method: str = "invoice",
     billing_email: str | None = None,
+    payment_terms_days: int = 30,
+    locale: str = "en",
 ) -> Account:
     """An account starts with a default workspace and a default profile that
     grants every module of its contract (§1)."""
@@ -50,6 +62,8 @@ def create_account(
         billing_email=normalize_email(billing_email, field="billing_email")[0]
         if billing_email
         else None,
+        payment_terms_days=check_payment_terms_days(payment_terms_days),
+        locale=check_locale(locale),
         test_clock=test_clock,
         clock_now=(clock_start or at) if test_clock else None,
         created_at=at,
@@ -62,6 +76,43 @@ def create_account(
         uow.profiles.add(
             Profile(new_id("prf"), account.id, "Default", None, is_default=True), at=at
         )
+        uow.commit()
+    return account
+
+
+UNSET: Any = object()
+
+
+def update_account(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    name: Any = UNSET,
+    tax_rate: Any = UNSET,
+    payment_method: Any = UNSET,
+    billing_email: Any = UNSET,
+    payment_terms_days: Any = UNSET,
+    locale: Any = UNSET,
+) -> Account:
+    """Changes what is given (None clears ``tax_rate`` and ``billing_email``). Documents
+    already issued keep what they had: they are frozen."""
+    with uow:
+        account = uow.lock_account(account_id)
+        if name is not UNSET:
+            account.name = check_account_name(name)
+        if tax_rate is not UNSET:
+            account.tax_rate = money.parse_percentage(tax_rate) if tax_rate is not None else None
+        if payment_method is not UNSET:
+            account.payment_method = check_payment_method(payment_method)
+        if billing_email is not UNSET:
+            account.billing_email = (
+                normalize_email(billing_email, field="billing_email")[0] if billing_email else None
+            )
+        if payment_terms_days is not UNSET:
+            account.payment_terms_days = check_payment_terms_days(payment_terms_days)
+        if locale is not UNSET:
+            account.locale = check_locale(locale)
+        uow.accounts.save(account)
         uow.commit()
     return account
 
@@ -114,10 +165,15 @@ def create_contract(
     actor: str,
     end_date: date | None = None,
     increase_approval: str = "automatic",
+    billing_anchor: date | None = None,
+    trial_end: date | None = None,
+    renewal_capacity: str = "carry",
+    minimum_spend: str | None = None,
 ) -> Contract:
-    """A new contract version. The first version is applied at once (an account
-    is set up before its start); a later one takes effect from its start date:
-    at once when that date has come, else when its renewal is processed."""
+    """A new contract version. The first version is applied at once (an account is
+    set up before its start); a later one takes effect from its start date: at once
+    when that date has come, else when a billing run or clock move reaches it. What
+    it changes inside a period already billed is billed by the next run (§5)."""
     with uow:
         account = uow.lock_account(account_id)
         at = account.time_at(at)
@@ -130,8 +186,27 @@ def create_contract(
             increase_approval=increase_approval,
             pools=terms,
             today=today,
+            billing_anchor=billing_anchor,
+            trial_end=trial_end,
+            renewal_capacity=renewal_capacity,
+        )
+        spend = (
+            check_minimum_spend(
+                parse_amount(minimum_spend, account.currency, field="minimum_spend")
+            )
+            if minimum_spend is not None
+            else None
         )
         version = uow.contracts.next_version(account_id)
+        if version > 1:
+            _check_later_version(
+                uow,
+                account_id,
+                start_date,
+                terms,
+                billing_anchor=billing_anchor,
+                trial_end=trial_end,
+            )
         contract = Contract(
             id=new_id("ctr"),
             account_id=account_id,
@@ -141,6 +216,11 @@ def create_contract(
             billing_interval=billing_interval,
             increase_approval=increase_approval,
             pools=terms,
+            billing_anchor=billing_anchor,
+            trial_end=trial_end,
+            renewal_capacity=renewal_capacity,
+            minimum_spend=spend,
+            recorded_at=at,
         )
         apply_now = version == 1 or start_date <= today
         uow.contracts.add(contract, at=at, applied=apply_now)
@@ -148,14 +228,61 @@ def create_contract(
             # NOTE: a first version governs from its start: a back-dated one has had
             # its capacity since then (its periods are billed by the next run).
             effective = min(at, instant(start_date)) if version == 1 else at
-            apply_contract_terms(
+            purchases = apply_contract_terms(
                 uow, account=account, contract=contract, at=effective, actor=actor, seats_at=at
             )
-            if version > 1:
-                # NOTE: done now, so the billing run must not apply it again at its start.
-                uow.markers.add(account.id, f"version:{contract.id}", at=at)
+            issue_charges(uow, account, purchases)
+        uow.billing_states.due_no_later(account_id, instant(start_date))
         uow.commit()
     return contract
+
+
+def _check_later_version(
+    uow: UnitOfWork,
+    account_id: str,
+    start_date: date,
+    terms: list[PoolTerms],
+    *,
+    billing_anchor: date | None,
+    trial_end: date | None,
+) -> None:
+    """§5: a later version keeps the account's anchor; it starts no earlier than the
+    last instant already billed, nor before the version it follows; and it sets no
+    capacity below the capacity added this term by true-up or auto_purchase."""
+    if billing_anchor is not None:
+        raise InvalidInput(
+            "billing_anchor is the account's: only its first contract version sets it",
+            field="billing_anchor",
+        )
+    if trial_end is not None:
+        raise InvalidInput(
+            "trial_end applies to an account's first contract version only", field="trial_end"
+        )
+    billed_through = uow.billing_states.get(account_id).billed_through
+    if billed_through is not None and instant(start_date) < billed_through:
+        raise InvalidInput(
+            f"a new version may start no earlier than {billed_through.isoformat()}, "
+            "the last instant already billed",
+            field="start_date",
+            billed_through=billed_through.isoformat(),
+        )
+    latest = uow.contracts.all(account_id)[-1]
+    if start_date < latest.start_date:
+        raise InvalidInput(
+            f"a new version may not start before version {latest.version} ({latest.start_date})",
+            field="start_date",
+        )
+    pools = uow.pools.all(account_id)
+    for index, term in enumerate(terms):
+        pool = pools.get(term.module)
+        if pool is not None and term.capacity < pool.committed_capacity:
+            raise InvalidInput(
+                f"capacity {term.capacity} of pool {term.module!r} is below the "
+                f"{pool.committed_capacity} seats added this term, which cannot be reduced "
+                "for the duration of the contract",
+                field=f"pools[{index}].capacity",
+                committed_capacity=pool.committed_capacity,
+            )
 
 
 def apply_contract_terms(
@@ -166,8 +293,9 @@ def apply_contract_terms(
     at: datetime,
     actor: str,
     seats_at: datetime | None = None,
-) -> None:
-    """Bring the pools to a contract version's terms (helper, no commit).
+) -> list[LedgerEntry]:
+    """Bring the pools to a contract version's terms (helper, no commit); returns the
+    seats bought meanwhile (users taking the seats of a module it adds), to charge.
 
     Rule §2.4: under block / inactive_when_full, capacity never drops below
     the seats in use; a module dropped by the version must hold no seat.
@@ -230,15 +358,18 @@ def apply_contract_terms(
             record_capacity_change(
                 uow, pool=pool, delta=-pool.capacity, at=at, actor=actor, cause=CAUSE_CONTRACT
             )
+    purchases: list[LedgerEntry] = []
     if new_modules:
         live = uow.pools.live(account.id)
         for user in uow.users.list(
-            account.id, status=ACTIVE, include_deleted=False, limit=10**9, after=None
+            account.id, status=ACTIVE, include_deleted=False, limit=None, after=None
         ):
-            sync_seats(
+            change = sync_seats(
                 uow, user=user, operation="contract", at=seats_at or at, actor=actor, pools=live
             )
+            purchases += change.purchases
             live = uow.pools.live(account.id)
+    return purchases
 
 
 def list_contracts(uow: UnitOfWork, *, account_id: str) -> list[Contract]:

@@ -1,9 +1,10 @@
 """Use cases: billing runs, test clocks, the upcoming invoice.
 
-Everything due for an account up to a moment is processed in ONE transaction
-per account, each document and marker keyed so that the database refuses a
-second copy: a run killed at any point and run again equals one uninterrupted
-run (PRODUCT.md §5).
+Each loads an account's billing inputs once, calls the planner
+(``domain.planner.plan``) and, except the preview, writes what it returns in ONE
+transaction per account: every document and marker is keyed, so that the database
+refuses a second copy, and a run killed at any point and run again equals one
+uninterrupted run (PRODUCT.md §5).
 """
 
 from __future__ import annotations
@@ -14,41 +15,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from seatledger.domain.accounts import Account
-from seatledger.domain.billing_calendar import (
-    FINAL,
-    MONTH_CLOSE,
-    PERIOD,
-    RENEWAL,
-    DueEvent,
-    arrears_carried_at,
-    coverage_on,
-    due_events,
-    instant,
-)
 from seatledger.domain.errors import DomainError, InvalidInput
-from seatledger.domain.invoicing import (
-    DraftInvoice,
-    IssuedInvoice,
-    final_invoice,
-    next_invoice_day,
-    period_invoice,
-    true_up_extras,
-    true_up_invoice,
-    upcoming_invoice,
+from seatledger.domain.invoicing import DraftInvoice, IssuedInvoice
+from seatledger.domain.planner import (
+    SYSTEM_ACTOR,
+    ApplyVersion,
+    CapacityChange,
+    IssueDocument,
+    MarkDone,
+    Phase,
+    Plan,
+    PlanInputs,
+    RequestDecided,
+    ResetCommitted,
+    due_events,
+    plan,
 )
-from seatledger.domain.ledger import CAUSE_RENEWAL, CAUSE_TRUE_UP
-from seatledger.domain.seat_requests import (
-    APPLIED,
-    REJECTED,
-    SCHEDULED,
-    check_direction,
-    check_target,
-)
-from seatledger.services.charges import billing_inputs, issue
+from seatledger.domain.timeline import timeline
+from seatledger.services.charges import issue, issue_charges
 from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
 
-SYSTEM_ACTOR = "system:billing"
 log = logging.getLogger("seatledger.billing")
 # NOTE: a clock move processes every period it crosses in one request (and one
 # lock): unbounded, a move to the year 9999 would hold the account for hours.
@@ -68,122 +55,98 @@ class RunResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def pending_events(uow: UnitOfWork, account: Account, until: datetime) -> list[DueEvent]:
-    """Helper (read only): what is due for the account at or before ``until``
-    and was never done."""
-    done = uow.markers.done(account.id) | uow.invoices.keys(account.id)
-    return [e for e in due_events(uow.contracts.all(account.id), until) if e.key not in done]
+def plan_inputs(uow: UnitOfWork, account: Account) -> PlanInputs:
+    """Everything the planner needs, read once; what is read does not grow with the
+    account's history: only the ledger and the documents since ``state.since``."""
+    state = uow.billing_states.get(account.id)
+    since = state.since
+    issued = uow.invoices.issued_since(account.id, since)
+    contracts = uow.contracts.all(account.id)
+    return PlanInputs(
+        currency=account.currency,
+        tax_rate=account.tax_rate,
+        contracts=contracts,
+        state=state,
+        ledger=uow.ledger.entries(account.id, since=since),
+        done=frozenset(uow.markers.done_since(account.id, since) | {d.key for d in issued}),
+        issued=issued,
+        scheduled=uow.seat_requests.scheduled(account.id),
+        applied=frozenset(c.id for c in contracts if c.applied),
+    )
 
 
 def process_due(uow: UnitOfWork, account: Account, until: datetime) -> list[IssuedInvoice]:
-    """Helper (no commit): every event due at or before ``until`` not yet done,
-    in order: month close, renewal / version, period invoice, final invoice.
-    The caller holds the account lock (``uow.lock_account``)."""
+    """Helper (no commit): plans everything due at or before ``until`` and writes it.
+    The caller holds the account lock. A plan that stops after a version adding
+    modules (users take their new seats as the version is applied) is followed by
+    another from there."""
+    issued: list[IssuedInvoice] = []
+    while True:
+        inputs = plan_inputs(uow, account)
+        planned = plan(inputs, until)
+        issued += _write(uow, account, planned, inputs)
+        if planned.complete:
+            return issued
+
+
+def _write(
+    uow: UnitOfWork, account: Account, planned: Plan, inputs: PlanInputs
+) -> list[IssuedInvoice]:
+    """Writes a plan's steps in order, numbering its documents, and the next state."""
     from seatledger.services.accounts import apply_contract_terms
 
     issued: list[IssuedInvoice] = []
-    inputs = billing_inputs(uow, account)
-    done = uow.markers.done(account.id) | uow.invoices.keys(account.id)
-    for event in due_events(inputs.contracts, until):
-        if event.key in done:
-            continue
-        if event.order == MONTH_CLOSE:
-            cov = coverage_on(inputs.covs, event.at.date() - timedelta(days=1))
-            extras = true_up_extras(inputs, cov, event.at)
-            if extras:
-                pools = uow.pools.live(account.id)
-                for module, extra in sorted(extras.items()):
-                    if module in pools:
-                        record_capacity_change(
-                            uow,
-                            pool=pools[module],
-                            delta=extra,
-                            at=event.at,
-                            actor=SYSTEM_ACTOR,
-                            cause=CAUSE_TRUE_UP,
-                            commit_floor=True,
-                        )
-                inputs = billing_inputs(uow, account)
-            # NOTE: the period invoice or the final invoice due at this same instant
-            # carries this true-up; an ad-hoc one as well would bill it twice.
-            if not arrears_carried_at(inputs.covs, event.at.date()):
-                draft = true_up_invoice(event.at, inputs)
-                if draft:
-                    issued.append(issue(uow, account, draft))
-            uow.markers.add(account.id, event.key, at=event.at)
-        elif event.order == RENEWAL:
-            if event.key.startswith("version:"):
-                contract = next(c for c in inputs.contracts if c.id == event.contract_id)
-                apply_contract_terms(
-                    uow, account=account, contract=contract, at=event.at, actor=SYSTEM_ACTOR
-                )
-                uow.contracts.mark_applied(contract.id)
-            else:
-                _renew(uow, account, event.at)
-            uow.markers.add(account.id, event.key, at=event.at)
-            inputs = billing_inputs(uow, account)
-        elif event.order == PERIOD:
-            cov = coverage_on(inputs.covs, event.at.date())
-            period, full_days = cov.period_containing(event.at.date())
-            issued.append(issue(uow, account, period_invoice(cov, period, full_days, inputs)))
-        elif event.order == FINAL:
-            draft = final_invoice(event.at.date(), inputs)
-            if draft:
-                issued.append(issue(uow, account, draft))
-            uow.markers.add(account.id, event.key, at=event.at)
-        done.add(event.key)
-    return issued
-
-
-def _renew(uow: UnitOfWork, account: Account, at: datetime) -> None:
-    """A term anniversary: capacity added this term may now be reduced, and the
-    decreases scheduled for the renewal take effect if they still fit."""
+    issued_by_key: dict[str, str] = {}
     pools = uow.pools.live(account.id)
-    for pool in pools.values():
-        if pool.committed_capacity:
-            pool.committed_capacity = 0
-            uow.pools.save_terms(pool)
-    for request in uow.seat_requests.list(
-        account_id=account.id, status=SCHEDULED, limit=10**6, after=None
-    ):
-        if request.decided_at is not None and request.decided_at > at:
-            # NOTE: approved after this anniversary (a run catching up on the past):
-            # it waits for the next renewal, it is not applied back in time.
-            continue
-        pool = uow.pools.live(account.id).get(request.module)
-        request.decided_at = at
-        try:
-            if pool is None:
-                raise InvalidInput(f"module {request.module!r} is no longer in the contract")
-            if request.target_capacity != pool.capacity:
-                check_direction(request, pool.state)
-                check_target(pool.state, request.target_capacity)
-        except DomainError as refusal:
-            request.status, request.reason = REJECTED, refusal.message
-        else:
-            if request.target_capacity != pool.capacity:
-                record_capacity_change(
-                    uow,
-                    pool=pool,
-                    delta=request.target_capacity - pool.capacity,
-                    at=at,
-                    actor=SYSTEM_ACTOR,
-                    cause=CAUSE_RENEWAL,
+    requests = {r.id: r for r in inputs.scheduled}
+    for step in planned.steps:
+        if isinstance(step, CapacityChange):
+            pool = pools[step.module]
+            record_capacity_change(
+                uow,
+                pool=pool,
+                delta=step.delta,
+                at=step.at,
+                actor=SYSTEM_ACTOR,
+                cause=step.cause,
+                commit_floor=step.commit_floor,
+            )
+        elif isinstance(step, ResetCommitted):
+            for pool in pools.values():
+                if pool.committed_capacity:
+                    pool.committed_capacity = 0
+                    uow.pools.save_terms(pool)
+        elif isinstance(step, RequestDecided):
+            request = requests[step.request_id]
+            request.status, request.reason, request.decided_at = step.status, step.reason, step.at
+            uow.seat_requests.save(request)
+        elif isinstance(step, ApplyVersion):
+            contract = next(c for c in inputs.contracts if c.id == step.contract_id)
+            purchases = apply_contract_terms(
+                uow, account=account, contract=contract, at=step.at, actor=SYSTEM_ACTOR
+            )
+            uow.contracts.mark_applied(contract.id)
+            issued += issue_charges(uow, account, purchases)
+            pools = uow.pools.live(account.id)
+        elif isinstance(step, IssueDocument):
+            credited = None
+            if step.credits_key is not None:
+                credited = issued_by_key.get(step.credits_key) or uow.invoices.id_by_key(
+                    account.id, step.credits_key
                 )
-            request.status = APPLIED
-        uow.seat_requests.save(request)
+            document = issue(uow, account, step.draft, credited_invoice_id=credited)
+            issued_by_key[document.key] = document.id
+            issued.append(document)
+        elif isinstance(step, MarkDone):
+            uow.markers.add(account.id, step.key, at=step.at)
+    uow.billing_states.save(account.id, planned.state, next_due_at=planned.next_due)
+    return issued
 
 
 def _as_utc(moment: datetime, field_name: str) -> datetime:
     if not isinstance(moment, datetime) or moment.utcoffset() is None:
         raise InvalidInput(f"{field_name} needs a UTC offset", field=field_name)
     return moment.astimezone(UTC)
-
-
-def billable_accounts(uow: UnitOfWork) -> list[str]:
-    """The ids of the accounts a billing run covers: those on the real clock."""
-    with uow:
-        return [a.id for a in uow.accounts.list(limit=10**9, after=None) if not a.test_clock]
 
 
 def run_billing(
@@ -197,18 +160,20 @@ def run_billing(
     """Issues every invoice due up to ``as_of`` for accounts on the real clock,
     one transaction per account. ``as_of`` later than now is refused.
 
-    ``on_start(total)`` is called once with the number of accounts the run
-    covers, then ``on_account(account_id, invoices_issued)`` once per account
-    (a progress bar ticks on it). An account whose billing fails, however it
-    fails, is rolled back, logged with its traceback and reported in
-    ``failures``; the others are billed.
+    The accounts with something due are found in one indexed query (an account
+    with nothing due costs nothing). ``on_start(total)`` is called once with their
+    number, then ``on_account(account_id, invoices_issued)`` once per account (a
+    progress bar ticks on it). An account whose billing fails, however it fails,
+    is rolled back, logged with its traceback and reported in ``failures``; the
+    others are billed.
     """
     as_of = _as_utc(as_of, "as_of")
     now = _as_utc(now, "now")
     if as_of > now:
         raise InvalidInput(f"as_of {as_of.isoformat()} is in the future", field="as_of")
     result = RunResult(as_of=as_of)
-    ids = billable_accounts(uow_factory())
+    with uow_factory() as uow:
+        ids = uow.billing_states.due_accounts(as_of)
     if on_start:
         on_start(len(ids))
     for account_id in ids:
@@ -217,17 +182,10 @@ def run_billing(
         # is rolled back and the run goes on with the next account, so no account
         # ever keeps the ones after it from being billed.
         try:
-            # NOTE: a look without the lock first: an account with nothing due (the
-            # hourly scheduler's usual case) is not locked, so live seat operations
-            # never wait for a run. process_due checks again under the lock.
             with uow_factory() as uow:
-                account = uow.accounts.get(account_id)
-                due = account is not None and bool(pending_events(uow, account, as_of))
-            if due:
-                with uow_factory() as uow:
-                    account = uow.lock_account(account_id)
-                    issued = process_due(uow, account, as_of)
-                    uow.commit()
+                account = uow.lock_account(account_id)
+                issued = process_due(uow, account, as_of)
+                uow.commit()
         except Exception as failure:
             log.exception("billing run as of %s: account %s not billed", as_of, account_id)
             result.failures.append((account_id, _failure_reason(failure)))
@@ -278,38 +236,27 @@ def advance_clock(uow: UnitOfWork, *, account_id: str, to: datetime) -> list[Iss
 
 
 def upcoming(uow: UnitOfWork, *, account_id: str, at: datetime) -> DraftInvoice | None:
-    """The next invoice as it stands, computed by the function that will issue it.
-
-    Everything due until then (month closes with their true-ups, renewals with
-    their scheduled decreases, a new contract version) is run first, exactly as
-    a billing run or a clock move will, in this transaction, which is then
-    rolled back: nothing is kept, no number is consumed.
-    """
+    """The next invoice as it stands: the planner run up to the next period invoice
+    (or final invoice), exactly as a billing run or a clock move will run it, with
+    everything due before it. It only reads: no write lock, nothing written, no
+    number consumed."""
     with uow:
-        account = uow.lock_account(account_id)
+        account = uow.read_account(account_id)
         now = account.time_at(_as_utc(at, "at"))
-        inputs = billing_inputs(uow, account)
-        as_it_stands = upcoming_invoice(inputs, now)
-        day = next_invoice_day(inputs, now)
-        if day is None:
-            return None
-        keys = {f"period:{day}", f"final:{day}"}
-        try:
-            dry_run = process_due(uow, account, instant(day))
-        except DomainError:
-            # what is due before it cannot be run yet (a billing run will report
-            # it): the invoice as the ledger stands now
-            return as_it_stands
-        for document in dry_run:
-            if document.key in keys:
-                return DraftInvoice(
-                    key=document.key,
-                    kind=document.kind,
-                    issued_at=document.issued_at,
-                    currency=document.currency,
-                    lines=document.lines,
-                    period_start=document.period_start,
-                    period_end=document.period_end,
-                    type=document.type,
-                )
-        return None  # no uow.commit(): the dry run is rolled back
+        inputs = plan_inputs(uow, account)
+    tl = timeline(inputs.contracts)
+    if tl is None:
+        return None
+    later = [
+        e
+        for e in due_events(tl, inputs, now.date(), now + timedelta(days=400))
+        if e.phase in (Phase.PERIOD, Phase.FINAL) and e.at > now
+    ]
+    if not later and tl.governed[-1].end is None:
+        return None
+    for event in later:
+        planned = plan(inputs, event.at)
+        found = next((d for d in planned.documents if d.key == event.key), None)
+        if found is not None:
+            return found
+    return None

@@ -1,11 +1,10 @@
-"""Issuing documents: numbering and immediate charges (helpers, no commit)."""
+"""Issuing documents: numbering, and the charges of seats bought (helpers, no commit)."""
 
 from __future__ import annotations
 
 from seatledger.domain.accounts import Account
 from seatledger.domain.ids import new_id
 from seatledger.domain.invoicing import (
-    BillingInputs,
     DraftInvoice,
     IssuedInvoice,
     charge_invoice,
@@ -15,16 +14,8 @@ from seatledger.domain.invoicing import (
     sequence_name,
 )
 from seatledger.domain.ledger import LedgerEntry
+from seatledger.domain.timeline import Timeline, timeline
 from seatledger.services.unit_of_work import UnitOfWork
-
-
-def billing_inputs(uow: UnitOfWork, account: Account, *, with_ledger: bool = True) -> BillingInputs:
-    return BillingInputs(
-        currency=account.currency,
-        tax_rate=account.tax_rate,
-        contracts=uow.contracts.all(account.id),
-        ledger=uow.ledger.entries(account.id) if with_ledger else [],
-    )
 
 
 def issue(
@@ -64,17 +55,30 @@ def issue(
     return invoice
 
 
-def charge_purchase(uow: UnitOfWork, account: Account, entry: LedgerEntry) -> IssuedInvoice | None:
-    """A purchase (add_license, auto_purchase, approved increase) of an
-    ``immediate`` pool: an ad-hoc invoice of its own, in the same transaction."""
-    draft = charge_invoice(entry, billing_inputs(uow, account, with_ledger=False))
-    return issue(uow, account, draft) if draft else None
+def _timeline(uow: UnitOfWork, account_id: str) -> Timeline | None:
+    return timeline(uow.contracts.all(account_id))
+
+
+def issue_charges(
+    uow: UnitOfWork, account: Account, purchases: list[LedgerEntry]
+) -> list[IssuedInvoice]:
+    """The seats bought by a use case (add_license, auto_purchase, an approved
+    increase) in ``immediate`` pools: an ad-hoc invoice each, in its transaction."""
+    if not purchases:
+        return []
+    tl = _timeline(uow, account.id)
+    if tl is None:
+        return []
+    drafts = [charge_invoice(e, tl, account.currency, account.tax_rate) for e in purchases]
+    return [issue(uow, account, d) for d in drafts if d is not None]
 
 
 def preview_charge(uow: UnitOfWork, account: Account, entry: LedgerEntry) -> str | None:
     """The charge part of a seat-change message for a purchase made now
     ("15.00 EUR now"), from the same proration that will invoice it."""
-    inputs = billing_inputs(uow, account, with_ledger=False)
-    found = inputs.terms(entry.module, entry.at.date())
-    timing = found[1].charge_timing if found else "immediate"
-    return charge_phrase(proration_line(entry, inputs), account.currency, timing)
+    tl = _timeline(uow, account.id)
+    if tl is None:
+        return None
+    terms = tl.terms(entry.module, entry.at.date())
+    timing = terms.charge_timing if terms else "immediate"
+    return charge_phrase(proration_line(entry, tl, account.currency), account.currency, timing)

@@ -40,9 +40,7 @@ def create_credit_note(
     account's time (its test clock, if it has one)."""
     reason = check_reason(reason)
     with uow:
-        account_id = _load(uow, invoice_id).account_id  # read only: whose lock to take
-    with uow:
-        account = uow.lock_account(account_id)
+        account = uow.lock_account_of("invoice", invoice_id)
         invoice = _load(uow, invoice_id)
         draft = credit_note(
             invoice,

@@ -47,9 +47,7 @@ def _parse_page_key(key: str | None) -> tuple[datetime, str] | None:
 
 def _set_status(uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str) -> IssuedInvoice:
     with uow:
-        found = _load(uow, invoice_id)
-    with uow:
-        uow.lock_account(found.account_id)
+        uow.lock_account_of("invoice", invoice_id)
         invoice = _load(uow, invoice_id)
         if invoice.type != "invoice":
             raise Conflict("only invoices have a payment status", field="invoice_id")
@@ -60,9 +58,9 @@ def _set_status(uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str) 
                 f"invoice {invoice.number} has credit notes; it cannot be voided", field="status"
             )
         uow.invoices.set_status(invoice.id, target, at=at)
+        updated = _load(uow, invoice_id)
         uow.commit()
-    with uow:
-        return _load(uow, invoice_id)
+    return updated
 
 
 def mark_paid(uow: UnitOfWork, *, invoice_id: str, at: datetime) -> IssuedInvoice:

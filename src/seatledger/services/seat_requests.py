@@ -21,7 +21,7 @@ from seatledger.domain.seat_requests import (
     check_target,
     initial_status,
 )
-from seatledger.services.charges import preview_charge
+from seatledger.services.charges import issue_charges, preview_charge
 from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -57,7 +57,7 @@ def request_seat_change(
         account = uow.lock_account(account_id)
         at = account.time_at(at)
         pool = _pool(uow, account_id, module)
-        check_target(pool.state, target_capacity)
+        check_target(pool.state, target_capacity, at_renewal=True)
         contract = uow.contracts.in_force(account_id)
         approval = contract.increase_approval if contract else "automatic"
         delta = target_capacity - pool.capacity
@@ -97,7 +97,7 @@ def request_seat_change(
             return SeatRequestResult(request, stored=False)
         uow.seat_requests.add(request, pool_id=pool.id, requested_by=actor)
         if status == APPLIED:
-            record_capacity_change(
+            purchase = record_capacity_change(
                 uow,
                 pool=pool,
                 delta=delta,
@@ -106,6 +106,7 @@ def request_seat_change(
                 cause=CAUSE_SEAT_REQUEST,
                 purchased=True,
             )
+            issue_charges(uow, account, [purchase])
         uow.commit()
     return SeatRequestResult(request, stored=True)
 
@@ -115,11 +116,6 @@ def _load_request(uow: UnitOfWork, request_id: str) -> SeatRequest:
     if request is None:
         raise NotFound(f"seat request {request_id} not found", field="request_id")
     return request
-
-
-def _request_account(uow: UnitOfWork, request_id: str) -> str:
-    with uow:
-        return _load_request(uow, request_id).account_id
 
 
 def approve_seat_request(
@@ -137,9 +133,10 @@ def approve_seat_request(
     with the reason, and nothing else changes."""
     if effective not in (EFFECTIVE_NOW, EFFECTIVE_RENEWAL):
         raise InvalidInput("effective must be 'now' or 'renewal'", field="effective")
-    account_id = _request_account(uow, request_id)
     with uow:
-        at = uow.lock_account(account_id).time_at(at)
+        account = uow.lock_account_of("seat_request", request_id)
+        account_id = account.id
+        at = account.time_at(at)
         request = _load_request(uow, request_id)
         if request.status != PENDING:
             raise Conflict(
@@ -152,10 +149,14 @@ def approve_seat_request(
         except RuleRefusal as lost:
             request.status, request.reason = REJECTED, lost.message
         else:
-            check_target(pool.state, request.target_capacity)
             request.effective = EFFECTIVE_NOW if delta > 0 else effective
+            check_target(
+                pool.state,
+                request.target_capacity,
+                at_renewal=request.effective == EFFECTIVE_RENEWAL,
+            )
             if request.effective == EFFECTIVE_NOW:
-                record_capacity_change(
+                change = record_capacity_change(
                     uow,
                     pool=pool,
                     delta=delta,
@@ -164,6 +165,8 @@ def approve_seat_request(
                     cause=CAUSE_SEAT_REQUEST,
                     purchased=delta > 0,
                 )
+                if delta > 0:
+                    issue_charges(uow, account, [change])
                 request.status = APPLIED
             else:
                 request.status = SCHEDULED
@@ -177,9 +180,8 @@ def reject_seat_request(
 ) -> SeatRequest:
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a rejection needs a reason", field="reason")
-    account_id = _request_account(uow, request_id)
     with uow:
-        at = uow.lock_account(account_id).time_at(at)
+        at = uow.lock_account_of("seat_request", request_id).time_at(at)
         request = _load_request(uow, request_id)
         if request.status not in (PENDING, SCHEDULED):
             raise Conflict(f"seat request {request_id} is {request.status}", field="status")

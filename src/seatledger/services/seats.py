@@ -1,12 +1,13 @@
 """Taking and releasing seats under the pool policies (PRODUCT.md §3).
 
-Helpers for the use cases: they never commit, and they must run after
+Helpers for the use cases: they never commit, never issue a document (the seats
+they buy are returned for the use case to charge), and they must run after
 ``uow.lock_account`` so that the pool numbers they read cannot move.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from seatledger.domain.contracts import check_seats_may_be_taken
@@ -20,7 +21,6 @@ from seatledger.domain.ledger import (
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_policies import INACTIVE_WHEN_FULL_WARNING, plan_seat_take, refusal
 from seatledger.domain.users import INACTIVE, User
-from seatledger.services.charges import charge_purchase
 from seatledger.services.unit_of_work import UnitOfWork
 
 
@@ -38,6 +38,7 @@ def wanted_modules(uow: UnitOfWork, user: User, pools: dict[str, Pool]) -> set[s
 class SeatSync:
     warnings: list[str]
     seats: list[str]  # modules held afterwards
+    purchases: list[LedgerEntry] = field(default_factory=list)  # seats bought: to charge
 
 
 def sync_seats(
@@ -86,6 +87,7 @@ def sync_seats(
                 cause=operation,
             )
         return SeatSync(list(plan.warnings), [])
+    purchases: list[LedgerEntry] = []
     for step in plan.steps:
         pool = pools[step.module]
         if step.grow:
@@ -106,9 +108,7 @@ def sync_seats(
                 purchased=True,
             )
             entry_id = uow.ledger.append(purchase, pool_id=pool.id)
-            charge_purchase(
-                uow, uow.accounts_locked[user.account_id], replace(purchase, id=entry_id)
-            )
+            purchases.append(replace(purchase, id=entry_id))
         after = uow.pools.take_seat(pool.id)
         if after is None:  # pragma: no cover - the plan was made under the account lock
             raise refusal(pool.state, INACTIVE_WHEN_FULL_WARNING)
@@ -130,7 +130,7 @@ def sync_seats(
             ),
             pool_id=pool.id,
         )
-    return SeatSync(list(plan.warnings), sorted(wanted))
+    return SeatSync(list(plan.warnings), sorted(wanted), purchases)
 
 
 def release_seat(
@@ -172,9 +172,9 @@ def record_capacity_change(
     cause: str,
     commit_floor: bool = False,
     purchased: bool = False,
-) -> tuple[int, int]:
-    """Appends the change; a purchased increase of an ``immediate`` pool is
-    invoiced at once."""
+) -> LedgerEntry:
+    """Appends the change and returns it (with its id): a purchased increase is for
+    the use case to charge."""
     in_use, capacity = uow.pools.change_capacity(pool.id, delta, commit_floor=commit_floor)
     entry = LedgerEntry(
         account_id=pool.account_id,
@@ -189,7 +189,5 @@ def record_capacity_change(
         purchased=purchased,
     )
     entry_id = uow.ledger.append(entry, pool_id=pool.id)
-    if purchased and delta > 0:
-        charge_purchase(uow, uow.accounts_locked[pool.account_id], replace(entry, id=entry_id))
     pool.capacity = capacity
-    return in_use, capacity
+    return replace(entry, id=entry_id)

@@ -7,8 +7,15 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from seatledger.adapters.db import repositories as repo
+from seatledger.adapters.db import tables
 from seatledger.domain.accounts import Account
 from seatledger.domain.errors import NotFound
+
+_OWNED = {
+    "invoice": (tables.invoices, "id", "invoice_id"),
+    "seat_request": (tables.seat_requests, "id", "request_id"),
+    "invitation": (tables.invitations, "token_hash", "token"),
+}
 
 
 class UnitOfWork:
@@ -38,6 +45,7 @@ class UnitOfWork:
         self.invoices = repo.Invoices(c)
         self.accounts_locked: dict[str, Account] = {}
         self.markers = repo.BillingMarkers(c)
+        self.billing_states = repo.BillingStates(c)
         return self
 
     def __exit__(
@@ -61,6 +69,17 @@ class UnitOfWork:
         if account is None:
             raise NotFound(f"account {account_id} not found", field="account_id")
         self.accounts_locked[account_id] = account
+        return account
+
+    def lock_account_of(self, kind: str, key: str) -> Account:
+        """The account lock of the account that owns an ``invoice`` (by id), a
+        ``seat_request`` (by id) or an ``invitation`` (by token hash), taken first
+        thing; an unknown one is NotFound."""
+        table, column, field = _OWNED[kind]
+        account = self.accounts.lock_owner(table, column, key)
+        if account is None:
+            raise NotFound(f"{kind.replace('_', ' ')} not found", field=field)
+        self.accounts_locked[account.id] = account
         return account
 
     def access_facts(self, **kwargs: object) -> repo.AccessFacts:

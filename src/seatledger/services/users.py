@@ -22,6 +22,7 @@ from seatledger.domain.users import (
     check_role_change,
     check_transition,
 )
+from seatledger.services.charges import issue_charges
 from seatledger.services.seats import SeatSync, sync_seats
 from seatledger.services.secrets import hash_password, hash_token
 from seatledger.services.unit_of_work import UnitOfWork
@@ -137,6 +138,7 @@ def create_user(
         change = sync_seats(
             uow, user=user, operation="create", at=at, actor=actor, add_license=add_license
         )
+        issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
         if user.status != ACTIVE:
             uow.users.save(user, at=at)
         result = _result(uow, user, change, setup_token)
@@ -212,6 +214,7 @@ def update_user(
         change = sync_seats(
             uow, user=user, operation="update", at=at, actor=actor, add_license=add_license
         )
+        issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
         uow.users.save(user, at=at)
         result = _result(uow, user, change)
         uow.commit()
@@ -237,6 +240,7 @@ def activate_user(
             change = sync_seats(
                 uow, user=user, operation="activate", at=at, actor=actor, add_license=add_license
             )
+            issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
             uow.users.save(user, at=at)
         result = _result(uow, user, change)
         uow.commit()
@@ -344,14 +348,6 @@ def invite_user(
     return InvitationResult(invitation_id, token, expires_at, user)
 
 
-def invitation_account(uow: UnitOfWork, *, token: str) -> str:
-    with uow:
-        invitation = uow.invitations.by_token(hash_token(token))
-        if invitation is None:
-            raise NotFound("invitation not found", field="token")
-        return str(invitation.account_id)
-
-
 def accept_invitation(
     uow: UnitOfWork,
     *,
@@ -369,9 +365,9 @@ def accept_invitation(
     first_name = check_person_name(first_name, field="first_name")
     last_name = check_person_name(last_name, field="last_name")
     check_password(password)
-    account_id = invitation_account(uow, token=token)
     with uow:
-        account = uow.lock_account(account_id)
+        account = uow.lock_account_of("invitation", hash_token(token))
+        account_id = account.id
         at = account.time_at(at)
         invitation = uow.invitations.by_token(hash_token(token))
         if invitation.status != "open":
@@ -387,6 +383,7 @@ def accept_invitation(
             at=at,
             actor=f"user:{user.id}",
         )
+        issue_charges(uow, account, change.purchases)
         uow.users.save(user, at=at)
         uow.users.set_password(user.id, hash_password(password))
         uow.invitations.close(invitation.id, status="accepted", at=at)

@@ -58,6 +58,8 @@ accounts = Table(
     Column("tax_rate", Money, nullable=True),
     Column("payment_method", String(20), nullable=False, server_default="invoice"),
     Column("billing_email", String(254), nullable=True),
+    Column("payment_terms_days", Integer, nullable=False, server_default="30"),
+    Column("locale", String(35), nullable=False, server_default="en"),
     Column("test_clock", Boolean, nullable=False, server_default=text("false")),
     Column("clock_now", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
@@ -65,6 +67,7 @@ accounts = Table(
     # (the account lock): it serializes writes per account on PostgreSQL and takes SQLite's
     # write lock as the transaction's first statement.
     Column("lock_version", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("payment_terms_days BETWEEN 0 AND 365", name="payment_terms_days"),
 )
 
 workspaces = Table(
@@ -107,9 +110,24 @@ contracts = Table(
     Column("billing_interval", String(10), nullable=False),
     Column("increase_approval", String(10), nullable=False),
     Column("applied", Boolean, nullable=False, server_default=text("false")),
+    # NOTE: when the version was recorded: its difference falls due at the later of
+    # its start and this moment (PRODUCT.md §5).
     Column("created_at", UTCDateTime, nullable=False),
+    Column("billing_anchor", Date, nullable=True),
+    Column("trial_end", Date, nullable=True),
+    Column("renewal_capacity", String(10), nullable=False, server_default="carry"),
+    Column("minimum_spend", Money, nullable=True),
     UniqueConstraint("account_id", "version", name="uq_contracts_account_version"),
     CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
+    CheckConstraint("trial_end IS NULL OR trial_end > start_date", name="trial"),
+    CheckConstraint(
+        "billing_interval IN ('month', 'quarter', 'half_year', 'year')", name="interval"
+    ),
+    CheckConstraint("renewal_capacity IN ('carry', 'in_use')", name="renewal_capacity"),
+    CheckConstraint(
+        "minimum_spend IS NULL OR CAST(minimum_spend AS NUMERIC) BETWEEN 0 AND 1000000000000000",
+        name="minimum_spend",
+    ),
 )
 
 contract_pools = Table(
@@ -123,6 +141,11 @@ contract_pools = Table(
     Column("policy", String(20), nullable=False),
     Column("charge_timing", String(20), nullable=False),
     Column("proration", String(10), nullable=False),
+    CheckConstraint(
+        "capacity BETWEEN 0 AND 1000000 AND minimum BETWEEN 0 AND 1000000 "
+        "AND CAST(unit_price AS NUMERIC) BETWEEN 0 AND 1000000000",
+        name="bounds",
+    ),
 )
 
 pools = Table(
@@ -217,6 +240,7 @@ seat_ledger = Table(
     Column("cause", String(40), nullable=False),
     Index("ix_seat_ledger_pool_at", "pool_id", "at"),
     Index("ix_seat_ledger_account_id", "account_id", "id"),
+    Index("ix_seat_ledger_account_at", "account_id", "at"),
 )
 
 invitations = Table(
@@ -242,6 +266,7 @@ seat_requests = Table(
     Column("module", String(64), nullable=False),
     Column("from_capacity", Integer, nullable=False),
     Column("target_capacity", Integer, nullable=False),
+    CheckConstraint("target_capacity BETWEEN 0 AND 1000000", name="target_bounds"),
     Column("delta", Integer, nullable=False),
     Column("status", String(10), nullable=False),
     Column("message", Text, nullable=False),
@@ -319,4 +344,20 @@ billing_markers = Table(
     Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
     Column("key", String(80), primary_key=True),
     Column("done_at", UTCDateTime, nullable=False),
+    Index("ix_billing_markers_account_done", "account_id", "done_at"),
+)
+
+billing_states = Table(
+    "billing_states",
+    metadata,
+    # NOTE: what the planner starts from (domain.planner.BillingState): the pools just
+    # before `since` (JSON), so a billing run reads only the ledger after it; and
+    # `next_due_at`, so a run finds the accounts with something due in one query.
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("since", UTCDateTime, nullable=True),
+    Column("base", Text, nullable=False, server_default="{}"),
+    Column("billed_through", UTCDateTime, nullable=True),
+    Column("pending", Text, nullable=False, server_default="[]"),
+    Column("next_due_at", UTCDateTime, nullable=True),
+    Index("ix_billing_states_next_due_at", "next_due_at"),
 )

@@ -7,13 +7,14 @@ the domain; here only types.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -74,8 +75,23 @@ class AccountCreate(In):
     )
     payment_method: Literal["invoice", "card"] = "invoice"
     billing_email: StrictStr | None = None
+    payment_terms_days: StrictInt = Field(30, description="due date = issue date + these days")
+    locale: StrictStr = Field("en", description="for documents, e.g. en, de_DE", max_length=35)
     test_clock: StrictBool = False
     clock_start: AwareInstant | None = None
+
+
+class AccountUpdate(In):
+    """Only the fields given change; documents already issued keep what they had."""
+
+    name: StrictStr | None = None
+    tax_rate: DecimalString | None = Field(
+        None, description='percentage string from "0" to "100"; null removes the tax'
+    )
+    payment_method: Literal["invoice", "card"] | None = None
+    billing_email: StrictStr | None = None
+    payment_terms_days: StrictInt | None = None
+    locale: StrictStr | None = Field(None, max_length=35)
 
 
 class AccountPublic(BaseModel):
@@ -85,6 +101,8 @@ class AccountPublic(BaseModel):
     tax_rate: str | None
     payment_method: str
     billing_email: str | None
+    payment_terms_days: int
+    locale: str
     test_clock: bool
     clock_now: datetime | None
     created_at: datetime | None
@@ -98,6 +116,8 @@ class AccountPublic(BaseModel):
             tax_rate=format_percentage(a.tax_rate) if a.tax_rate is not None else None,
             payment_method=a.payment_method,
             billing_email=a.billing_email,
+            payment_terms_days=a.payment_terms_days,
+            locale=a.locale,
             test_clock=a.test_clock,
             clock_now=a.clock_now,
             created_at=a.created_at,
@@ -120,8 +140,14 @@ class ContractCreate(In):
     start_date: DateString = Field(
         description=f"at most {MAX_YEARS_BEFORE_NOW} years before the account's today"
     )
-    end_date: DateString | None = None
-    billing_interval: Literal["month", "year"]
+    end_date: DateString | None = Field(None, description="the last day, inclusive")
+    billing_interval: Literal["month", "quarter", "half_year", "year"]
+    billing_anchor: DateString | None = Field(
+        None, description="the day periods are anchored on (default: the start)"
+    )
+    trial_end: DateString | None = Field(None, description="the first day billed")
+    renewal_capacity: Literal["carry", "in_use"] = "carry"
+    minimum_spend: DecimalString | None = Field(None, description="per billing period")
     increase_approval: Literal["automatic", "operator"] = "automatic"
     pools: list[PoolTermsIn] = Field(max_length=MAX_POOLS)
 
@@ -143,6 +169,10 @@ class ContractPublic(BaseModel):
     start_date: date
     end_date: date | None
     billing_interval: str
+    billing_anchor: date | None
+    trial_end: date | None
+    renewal_capacity: str
+    minimum_spend: str | None
     increase_approval: str
     pools: list[PoolTermsPublic]
 
@@ -155,6 +185,12 @@ class ContractPublic(BaseModel):
             start_date=c.start_date,
             end_date=c.end_date,
             billing_interval=c.billing_interval,
+            billing_anchor=c.billing_anchor,
+            trial_end=c.trial_end,
+            renewal_capacity=c.renewal_capacity,
+            minimum_spend=(
+                format_amount(c.minimum_spend, currency) if c.minimum_spend is not None else None
+            ),
             increase_approval=c.increase_approval,
             pools=[
                 PoolTermsPublic(
@@ -496,8 +532,22 @@ class ClockOut(BaseModel):
     invoices: list[InvoicePublic]
 
 
+def _plain_date_at_midnight_utc(value: object) -> object:
+    """A plain date ("2026-06-01") is 00:00 UTC of that day (§1 Time)."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+        except ValueError:
+            return value
+    return value
+
+
 class BillingRunIn(In):
-    as_of: Annotated[datetime | date | None, AfterValidator(_within_calendar)] = None
+    as_of: Annotated[
+        AwareInstant | None,
+        BeforeValidator(_plain_date_at_midnight_utc),
+        Field(description="an instant with its offset, or a date (00:00 UTC of it)"),
+    ] = None
 
 
 class BillingRunFailure(BaseModel):

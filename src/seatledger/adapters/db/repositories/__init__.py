@@ -7,7 +7,7 @@ from seatledger.adapters.db.repositories.accounts import (
     Profiles,
     Workspaces,
 )
-from seatledger.adapters.db.repositories.billing import BillingMarkers, Invoices
+from seatledger.adapters.db.repositories.billing import BillingMarkers, BillingStates, Invoices
 from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
 from seatledger.adapters.db.repositories.users import (
     AccessFacts,
@@ -20,6 +20,7 @@ __all__ = [
     "AccessFacts",
     "Accounts",
     "BillingMarkers",
+    "BillingStates",
     "Contracts",
     "Invitations",
     "Invoices",

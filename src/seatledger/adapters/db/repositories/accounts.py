@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from seatledger.adapters.db import tables as t
 from seatledger.adapters.db.rows import as_values
@@ -22,6 +22,8 @@ def _account(row: Any) -> Account:
         tax_rate=row.tax_rate,
         payment_method=row.payment_method,
         billing_email=row.billing_email,
+        payment_terms_days=row.payment_terms_days,
+        locale=row.locale,
         test_clock=row.test_clock,
         clock_now=row.clock_now,
         created_at=row.created_at,
@@ -74,11 +76,39 @@ class Accounts:
         row = self.conn.execute(_LOCK, {"b_account": account_id}).first()
         return _account(row) if row else None
 
+    def lock_owner(self, table: Table, column: str, value: str) -> Account | None:
+        """The account lock of the account owning the row of ``table`` whose
+        ``column`` is ``value`` (an invoice, a seat request, an invitation): one
+        statement, so that it is still the transaction's first."""
+        owner = select(table.c.account_id).where(table.c[column] == value).scalar_subquery()
+        row = self.conn.execute(
+            update(t.accounts)
+            .where(t.accounts.c.id == owner)
+            .values(lock_version=t.accounts.c.lock_version + 1)
+            .returning(*t.accounts.c)
+        ).first()
+        return _account(row) if row else None
+
     def list(self, *, limit: int, after: str | None) -> list[Account]:
         q = select(t.accounts).order_by(t.accounts.c.id).limit(limit)
         if after:
             q = q.where(t.accounts.c.id > after)
         return [_account(r) for r in self.conn.execute(q)]
+
+    def save(self, account: Account) -> None:
+        """The fields an update may change (PATCH /v1/accounts/{id})."""
+        self.conn.execute(
+            update(t.accounts)
+            .where(t.accounts.c.id == account.id)
+            .values(
+                name=account.name,
+                tax_rate=account.tax_rate,
+                payment_method=account.payment_method,
+                billing_email=account.billing_email,
+                payment_terms_days=account.payment_terms_days,
+                locale=account.locale,
+            )
+        )
 
     def set_clock(self, account_id: str, now: datetime) -> None:
         self.conn.execute(
@@ -216,6 +246,10 @@ class Contracts:
                 increase_approval=c.increase_approval,
                 applied=applied,
                 created_at=at,
+                billing_anchor=c.billing_anchor,
+                trial_end=c.trial_end,
+                renewal_capacity=c.renewal_capacity,
+                minimum_spend=c.minimum_spend,
             )
         )
         if c.pools:
@@ -306,6 +340,12 @@ class Contracts:
                 billing_interval=r.billing_interval,
                 increase_approval=r.increase_approval,
                 pools=terms[r.id],
+                billing_anchor=r.billing_anchor,
+                trial_end=r.trial_end,
+                renewal_capacity=r.renewal_capacity,
+                minimum_spend=r.minimum_spend,
+                recorded_at=r.created_at,
+                applied=r.applied,
             )
             for r in rows
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, tuple_, update
 
 from seatledger.adapters.db import tables as t
-from seatledger.domain.invoicing import IssuedInvoice, Line
+from seatledger.domain.invoicing import IssuedInvoice, Line, PoolBase
+from seatledger.domain.planner import BillingState
 
 
 class Invoices:
@@ -71,12 +73,20 @@ class Invoices:
             ],
         )
 
-    def keys(self, account_id: str) -> set[str]:
-        return set(
-            self.conn.execute(
-                select(t.invoices.c.key).where(t.invoices.c.account_id == account_id)
-            ).scalars()
-        )
+    def issued_since(self, account_id: str, since: datetime | None) -> list[IssuedInvoice]:
+        """The account's documents issued at or after ``since`` (all when None)."""
+        c = t.invoices.c
+        q = select(t.invoices).where(c.account_id == account_id).order_by(c.issued_at, c.number)
+        if since is not None:
+            q = q.where(c.issued_at >= since)
+        return self._load(list(self.conn.execute(q)))
+
+    def id_by_key(self, account_id: str, key: str) -> str | None:
+        return self.conn.execute(
+            select(t.invoices.c.id).where(
+                t.invoices.c.account_id == account_id, t.invoices.c.key == key
+            )
+        ).scalar()
 
     def get(self, invoice_id: str) -> IssuedInvoice | None:
         row = self.conn.execute(select(t.invoices).where(t.invoices.c.id == invoice_id)).first()
@@ -166,14 +176,116 @@ class BillingMarkers:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def done(self, account_id: str) -> set[str]:
-        return set(
-            self.conn.execute(
-                select(t.billing_markers.c.key).where(t.billing_markers.c.account_id == account_id)
-            ).scalars()
-        )
+    def done_since(self, account_id: str, since: datetime | None) -> set[str]:
+        c = t.billing_markers.c
+        q = select(c.key).where(c.account_id == account_id)
+        if since is not None:
+            q = q.where(c.done_at >= since)
+        return set(self.conn.execute(q).scalars())
 
     def add(self, account_id: str, key: str, *, at: datetime) -> None:
         self.conn.execute(
             insert(t.billing_markers).values(account_id=account_id, key=key, done_at=at)
         )
+
+
+def _line_json(ln: Line) -> dict[str, Any]:
+    return {
+        "kind": ln.kind,
+        "module": ln.module,
+        "description": ln.description,
+        "quantity": ln.quantity,
+        "unit_price": str(ln.unit_price),
+        "amount": str(ln.amount),
+        "period_start": ln.period_start.isoformat() if ln.period_start else None,
+        "period_end": ln.period_end.isoformat() if ln.period_end else None,
+    }
+
+
+def _line_of(d: dict[str, Any]) -> Line:
+    from datetime import date
+
+    return Line(
+        d["kind"],
+        d["module"],
+        d["description"],
+        d["quantity"],
+        Decimal(d["unit_price"]),
+        Decimal(d["amount"]),
+        date.fromisoformat(d["period_start"]) if d["period_start"] else None,
+        date.fromisoformat(d["period_end"]) if d["period_end"] else None,
+    )
+
+
+class BillingStates:
+    """Each account's billing state (``domain.planner.BillingState``) and the moment
+    something next falls due for it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, account_id: str) -> BillingState:
+        row = self.conn.execute(
+            select(t.billing_states).where(t.billing_states.c.account_id == account_id)
+        ).first()
+        if row is None:
+            return BillingState()
+        base = {
+            module: PoolBase(p["capacity"], p["held"], frozenset(p["holders"]))
+            for module, p in json.loads(row.base).items()
+        }
+        pending = tuple(_line_of(d) for d in json.loads(row.pending))
+        return BillingState(row.since, base, row.billed_through, pending)
+
+    def save(self, account_id: str, state: BillingState, *, next_due_at: datetime | None) -> None:
+        values = {
+            "since": state.since,
+            "base": json.dumps(
+                {
+                    module: {"capacity": p.capacity, "held": p.held, "holders": sorted(p.holders)}
+                    for module, p in state.base.items()
+                },
+                sort_keys=True,
+            ),
+            "billed_through": state.billed_through,
+            "pending": json.dumps([_line_json(ln) for ln in state.pending]),
+            "next_due_at": next_due_at,
+        }
+        done = self.conn.execute(
+            update(t.billing_states)
+            .where(t.billing_states.c.account_id == account_id)
+            .values(**values)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(insert(t.billing_states).values(account_id=account_id, **values))
+
+    def due_no_later(self, account_id: str, moment: datetime) -> None:
+        """Something may fall due at ``moment`` (a new contract version): a run must
+        look at the account then."""
+        c = t.billing_states.c
+        done = self.conn.execute(
+            update(t.billing_states)
+            .where(c.account_id == account_id)
+            .where((c.next_due_at.is_(None)) | (c.next_due_at > moment))
+            .values(next_due_at=moment)
+        )
+        if done.rowcount == 0:
+            exists = self.conn.execute(
+                select(c.account_id).where(c.account_id == account_id)
+            ).first()
+            if exists is None:
+                self.conn.execute(
+                    insert(t.billing_states).values(account_id=account_id, next_due_at=moment)
+                )
+
+    def due_accounts(self, as_of: datetime) -> list[str]:
+        """Accounts on the real clock with something due at or before ``as_of``: one
+        indexed query, whatever the number of accounts with nothing due."""
+        s, a = t.billing_states.c, t.accounts.c
+        q = (
+            select(s.account_id)
+            .join(t.accounts, a.id == s.account_id)
+            .where(s.next_due_at <= as_of, a.test_clock.is_(False))
+            .order_by(s.account_id)
+        )
+        return list(self.conn.execute(q).scalars())

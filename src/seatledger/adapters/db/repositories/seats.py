@@ -184,14 +184,22 @@ class Ledger:
         ).scalar_one()
 
     def entries(
-        self, account_id: str, *, module: str | None = None, until: datetime | None = None
+        self,
+        account_id: str,
+        *,
+        module: str | None = None,
+        until: datetime | None = None,
+        since: datetime | None = None,
     ) -> list[LedgerEntry]:
+        """In append order; ``since``: only the entries at or after it."""
         c = t.seat_ledger.c
         q = select(t.seat_ledger).where(c.account_id == account_id).order_by(c.id)
         if module:
             q = q.where(c.module == module)
         if until is not None:
             q = q.where(c.at <= until)
+        if since is not None:
+            q = q.where(c.at >= since)
         return [
             LedgerEntry(
                 account_id=r.account_id,
@@ -243,6 +251,12 @@ class SeatRequests:
                 decided_at=req.decided_at,
             )
         )
+
+    def scheduled(self, account_id: str) -> list[SeatRequest]:
+        """Every decrease of the account approved for a renewal."""
+        c = t.seat_requests.c
+        q = select(t.seat_requests).where(c.account_id == account_id, c.status == "scheduled")
+        return [_request(r) for r in self.conn.execute(q.order_by(c.id))]
 
     def list(
         self, *, account_id: str | None, status: str | None, limit: int, after: str | None

@@ -153,9 +153,11 @@ class Users:
         *,
         status: str | None,
         include_deleted: bool,
-        limit: int,
+        limit: int | None,
         after: str | None,
     ) -> list[User]:
+        """A page of users (``limit`` None: all of them, for a use case that must
+        act on each, such as a contract version adding a module)."""
         c = t.users.c
         q = select(t.users).where(c.account_id == account_id).order_by(c.id).limit(limit)
         if status:

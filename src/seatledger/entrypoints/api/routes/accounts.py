@@ -9,6 +9,7 @@ from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.schemas import (
     AccountCreate,
     AccountPublic,
+    AccountUpdate,
     ContractCreate,
     ContractPublic,
     PoolPublic,
@@ -33,9 +34,17 @@ def create_account(body: AccountCreate, uow: Uow, now: Now, _: Operator) -> Acco
         clock_start=body.clock_start,
         payment_method=body.payment_method,
         billing_email=body.billing_email,
+        payment_terms_days=body.payment_terms_days,
+        locale=body.locale,
         at=now,
     )
     return AccountPublic.of(account)
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountPublic)
+def update_account(account_id: str, body: AccountUpdate, uow: Uow, _: Operator) -> AccountPublic:
+    given = body.model_dump(include=body.model_fields_set)
+    return AccountPublic.of(accounts.update_account(uow, account_id=account_id, **given))
 
 
 @router.get("/accounts")
@@ -63,6 +72,10 @@ def create_contract(
         start_date=body.start_date,
         end_date=body.end_date,
         billing_interval=body.billing_interval,
+        billing_anchor=body.billing_anchor,
+        trial_end=body.trial_end,
+        renewal_capacity=body.renewal_capacity,
+        minimum_spend=body.minimum_spend,
         increase_approval=body.increase_approval,
         pools=[p.model_dump() for p in body.pools],
         at=now,

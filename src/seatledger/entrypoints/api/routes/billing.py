@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from seatledger.domain.billing_calendar import instant
 from seatledger.domain.errors import NotFound
 from seatledger.entrypoints.api.auth import CurrentPrincipal, Operator, OwnerOrAbove
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
@@ -30,8 +28,6 @@ router = APIRouter(prefix="/v1", tags=["billing"])
 @router.post("/billing-runs", response_model=BillingRunOut)
 def billing_run(uow: Uow, now: Now, _: Operator, body: BillingRunIn | None = None) -> BillingRunOut:
     as_of = (body.as_of if body else None) or now
-    if isinstance(as_of, date) and not isinstance(as_of, datetime):
-        as_of = instant(as_of)
     result = billing.run_billing(lambda: UnitOfWork(uow.engine), as_of=as_of, now=now)
     return BillingRunOut(
         as_of=result.as_of,
