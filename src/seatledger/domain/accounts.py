@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.names import check_display_name
+from seatledger.domain.parties import Party
 
 PAYMENT_METHODS = ("invoice", "card")
 
@@ -22,6 +23,7 @@ class Account:
     billing_email: str | None = None
     payment_terms_days: int = 30  # due date = issue date + these days
     locale: str = "en"  # for documents: amounts and dates
+    billing: Party | None = None  # the buyer on its documents
     test_clock: bool = False
     clock_now: datetime | None = None
     created_at: datetime | None = None

@@ -24,6 +24,7 @@ from seatledger.domain.ledger import (
     LedgerEntry,
 )
 from seatledger.domain.money import MONEY_CONTEXT, format_amount, format_percentage, round_line
+from seatledger.domain.parties import Party
 from seatledger.domain.periods import BillingPeriod, Period
 from seatledger.domain.proration import fraction_of_months, prorate
 from seatledger.domain.seat_policies import METERED
@@ -668,6 +669,15 @@ class IssuedInvoice:
     period_end: date | None = None
     credited_invoice_id: str | None = None
     reason: str | None = None
+    # as they were when issued (PRODUCT.md §5 Documents); None on documents issued
+    # before seatledger kept them
+    seller: Party | None = None
+    buyer: Party | None = None
+    due_date: date | None = None
+    payment_method: str | None = None
+    payment_terms_days: int | None = None
+    locale: str | None = None
+    tax_rate: Decimal | None = None
 
 
 def document_number(*, kind: str, year: int, sequence: int, test: bool) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+import json
+from dataclasses import asdict, fields
 from typing import Any, TypeVar
+
+from seatledger.domain.parties import Party
 
 T = TypeVar("T")
 
@@ -16,3 +19,17 @@ def from_row(cls: type[T], row: Any) -> T:
 def as_values(obj: Any) -> dict[str, Any]:
     """Column values for INSERT from a dataclass whose fields are columns."""
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
+def party_json(party: Party | None) -> str | None:
+    """A document party (seller, buyer) as stored: JSON text, the same on both databases."""
+    if party is None:
+        return None
+    return json.dumps({**asdict(party), "address_lines": list(party.address_lines)}, sort_keys=True)
+
+
+def party_of(stored: str | None) -> Party | None:
+    if not stored:
+        return None
+    data = json.loads(stored)
+    return Party(**{**data, "address_lines": tuple(data["address_lines"])})

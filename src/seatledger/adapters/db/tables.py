@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -60,6 +61,7 @@ accounts = Table(
     Column("billing_email", String(254), nullable=True),
     Column("payment_terms_days", Integer, nullable=False, server_default="30"),
     Column("locale", String(35), nullable=False, server_default="en"),
+    Column("billing", Text, nullable=True),  # JSON: domain.parties.Party
     Column("test_clock", Boolean, nullable=False, server_default=text("false")),
     Column("clock_now", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
@@ -304,6 +306,15 @@ invoices = Table(
     Column("credited_invoice_id", Id, ForeignKey("invoices.id"), nullable=True),
     Column("reason", Text, nullable=True),
     Column("status_changed_at", UTCDateTime, nullable=True),
+    # NOTE: the parties and terms as they were when the document was issued (JSON
+    # domain.parties.Party for seller and buyer): written with it, never changed.
+    Column("seller", Text, nullable=True),
+    Column("buyer", Text, nullable=True),
+    Column("due_date", Date, nullable=True),
+    Column("payment_method", String(20), nullable=True),
+    Column("payment_terms_days", Integer, nullable=True),
+    Column("locale", String(35), nullable=True),
+    Column("tax_rate", Money, nullable=True),
     # NOTE: the number of lines, written with the invoice and never changed: a line
     # is accepted only at a position below it, so an issued document takes no line.
     Column("line_count", Integer, nullable=False, server_default="0"),
@@ -345,6 +356,31 @@ billing_markers = Table(
     Column("key", String(80), primary_key=True),
     Column("done_at", UTCDateTime, nullable=False),
     Index("ix_billing_markers_account_done", "account_id", "done_at"),
+)
+
+seller_settings = Table(
+    "seller_settings",
+    metadata,
+    # NOTE: one row: the installation is the seller of every document.
+    Column("id", Integer, primary_key=True),
+    Column("legal_name", String(200), nullable=False),
+    Column("address_lines", Text, nullable=False),  # JSON list of lines
+    Column("postal_code", String(20), nullable=False),
+    Column("city", String(100), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("vat_id", String(20), nullable=True),
+    Column("email", String(254), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
+
+invoice_pdfs = Table(
+    "invoice_pdfs",
+    metadata,
+    # NOTE: insert-only (triggers): a document's PDF is rendered once and kept.
+    Column("invoice_id", Id, ForeignKey("invoices.id"), primary_key=True),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("rendered_at", UTCDateTime, nullable=False),
 )
 
 billing_states = Table(

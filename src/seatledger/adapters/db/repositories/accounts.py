@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from seatledger.adapters.db import tables as t
-from seatledger.adapters.db.rows import as_values
+from seatledger.adapters.db.rows import as_values, party_json, party_of
 from seatledger.domain.accounts import Account, Profile, Workspace
 from seatledger.domain.contracts import Contract, PoolTerms
 
@@ -24,6 +24,7 @@ def _account(row: Any) -> Account:
         billing_email=row.billing_email,
         payment_terms_days=row.payment_terms_days,
         locale=row.locale,
+        billing=party_of(row.billing),
         test_clock=row.test_clock,
         clock_now=row.clock_now,
         created_at=row.created_at,
@@ -64,7 +65,10 @@ class Accounts:
         self.conn = conn
 
     def add(self, account: Account) -> None:
-        self.conn.execute(insert(t.accounts).values(**as_values(account)))
+        values = as_values(account)
+        self.conn.execute(
+            insert(t.accounts).values(**{**values, "billing": party_json(account.billing)})
+        )
 
     def get(self, account_id: str) -> Account | None:
         row = self.conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).first()
@@ -107,6 +111,7 @@ class Accounts:
                 billing_email=account.billing_email,
                 payment_terms_days=account.payment_terms_days,
                 locale=account.locale,
+                billing=party_json(account.billing),
             )
         )
 
