@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.scenarios.documents import clock_account, invoice, invoices, lines, move_clock, upcoming
+
 # ``api`` is tests/e2e/conftest.py's fixture (a live server, its operator client and
 # helpers), re-exported to this folder by tests/scenarios/conftest.py.
 Api = Any
@@ -31,53 +33,7 @@ BELOW_MINIMUM = "The number of licenses cannot be less than the minimum set for 
 TEST_NUMBER = re.compile(r"^TEST-INV-(\d{4})-(\d{6})$")
 
 
-# --- helpers: the account's clock and its documents -------------------------------------
-
-
-def clock_account(api: Api, clock_start: str, *, name: str = "Acme") -> str:
-    """An account on its own test clock, starting at ``clock_start``."""
-    account = api.create_account(
-        name=name, currency="EUR", test_clock=True, clock_start=clock_start
-    )
-    assert account["test_clock"] is True
-    return str(account["id"])
-
-
-def move_clock(api: Api, account_id: str, now: str) -> list[dict[str, Any]]:
-    """Moves the test clock forward; returns the invoices issued on the way."""
-    out = api.ok(api.client.post(f"/v1/accounts/{account_id}/clock", json={"now": now}))
-    assert out["invoices_issued"] == len(out["invoices"])
-    return list(out["invoices"])
-
-
-def invoices(api: Api, account_id: str) -> list[dict[str, Any]]:
-    """Every issued document of the account, in the order of issue."""
-    data = api.ok(api.client.get(f"/v1/accounts/{account_id}/invoices"))["data"]
-    return sorted(data, key=lambda i: (i["issued_at"], i["number"]))
-
-
-def invoice(api: Api, invoice_id: str) -> dict[str, Any]:
-    return dict(api.ok(api.client.get(f"/v1/invoices/{invoice_id}")))
-
-
-def upcoming(api: Api, account_id: str) -> dict[str, Any] | None:
-    return api.ok(api.client.get(f"/v1/accounts/{account_id}/invoices/upcoming"))
-
-
-def lines(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """(kind, module, quantity, unit_price, amount, period_start, period_end) per line."""
-    return [
-        (
-            ln["kind"],
-            ln["module"],
-            ln["quantity"],
-            ln["unit_price"],
-            ln["amount"],
-            ln["period_start"],
-            ln["period_end"],
-        )
-        for ln in doc["lines"]
-    ]
+# --- helpers: the account's clock and its documents (tests/scenarios/documents.py) -----
 
 
 def assert_test_numbers(docs: list[dict[str, Any]]) -> None:
