@@ -279,10 +279,13 @@ def test_as_of_with_an_offset_is_read_on_the_utc_calendar(uow_factory):
 
 
 def test_an_account_a_rule_refuses_is_reported_and_the_others_are_billed(uow_factory):
-    broken = real_account(uow_factory, pool(capacity=3), start=date(2026, 1, 1))
+    broken = real_account(
+        uow_factory, pool(capacity=3), pool("documents", capacity=3), start=date(2026, 1, 1)
+    )
     healthy = real_account(uow_factory, start=date(2026, 1, 1))
     add_users(uow_factory, broken, 3, at=utc(2026, 1, 5))
-    # a version signed for March that leaves fewer block seats than are in use
+    # a version signed for March that drops a module whose seats are held (§2.4:
+    # seatledger never deactivates users to make room)
     accounts.create_contract(
         uow_factory(),
         account_id=broken,
@@ -294,7 +297,7 @@ def test_an_account_a_rule_refuses_is_reported_and_the_others_are_billed(uow_fac
     )
     result = billing.run_billing(uow_factory, as_of=utc(2026, 3, 1), now=REAL_NOW)
     assert [a for a, _ in result.failures] == [broken]
-    assert "in use" in result.failures[0][1]
+    assert "which this version drops" in result.failures[0][1]
     assert sorted(by_key(uow_factory, healthy)) == [
         "period:2026-01-01",
         "period:2026-02-01",
@@ -872,3 +875,30 @@ def test_the_upcoming_invoice_answers_while_another_transaction_holds_the_write_
     assert answers[0].key == "period:2026-12-01"
     assert amounts(answers[0]) == [("recurring", "console", Decimal("90.00"))]
     assert counts(uow_factory) == before
+
+
+def test_a_version_taking_effect_below_the_seats_in_use_keeps_them_and_billing_goes_on(
+    uow_factory,
+):
+    """§2.4: capacity never drops below the seats in use, also by a contract version, and
+    seatledger never deactivates users to make room; §5: a clock move runs everything
+    due. v2 (3 seats from 5 January) and v3 (1 seat from 12 January) are both recorded on
+    1 January; on 6 January 3 users take the 3 seats: v3 takes effect keeping 3."""
+    account_id = clock_account(uow_factory, pool(capacity=1))
+    for start, seats in ((date(2026, 1, 5), 3), (date(2026, 1, 12), 1)):
+        accounts.create_contract(
+            uow_factory(),
+            account_id=account_id,
+            start_date=start,
+            billing_interval="month",
+            pools=[pool(capacity=seats)],
+            at=REAL_NOW,
+            actor=OPERATOR,
+        )
+    advance(uow_factory, account_id, 2026, 1, 6)
+    add_users(uow_factory, account_id, 3)
+    issued = advance(uow_factory, account_id, 2026, 2, 2)
+    assert capacity(uow_factory, account_id) == 3
+    february = [d for d in issued if d.key == "period:2026-02-01"][0]
+    # 3 seats in use, at v3's price: 3 × 30.00
+    assert amounts(february) == [("recurring", "console", Decimal("90.00"))]

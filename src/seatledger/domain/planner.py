@@ -48,7 +48,7 @@ from seatledger.domain.ledger import (
     LedgerEntry,
 )
 from seatledger.domain.periods import BillingPeriod, instant
-from seatledger.domain.seat_policies import METERED, TRUE_UP, PoolState
+from seatledger.domain.seat_policies import CAPPED_POLICIES, METERED, TRUE_UP, PoolState
 from seatledger.domain.seat_requests import (
     APPLIED,
     REJECTED,
@@ -360,17 +360,21 @@ class _Run:
         g = event.governed
         assert g is not None
         at, contract = event.at, g.contract
-        index = self.tl.governed.index(g)
-        old = self.tl.governed[index - 1].contract if index else None
+        old, replaced = self.billed_terms(g)
         period = self.tl.calendar.period_containing(g.start)
         if old is not None and period is not None and f"period:{period.start}" in self.done:
             lines = []
             for terms in sorted(contract.pools, key=lambda t: t.module):
+                billed = old.pool(terms.module)
+                capacity = self.capacity_billed(terms.module, at)
+                if replaced and billed is not None:
+                    # the replaced version billed its own capacity from this day on
+                    capacity = max(capacity, billed.capacity)
                 line = version_difference(
                     terms.module,
-                    old=old.pool(terms.module),
+                    old=billed,
                     new=terms,
-                    capacity_before=self.capacity_billed(terms.module, at),
+                    capacity_before=capacity,
                     start=at,
                     period=period,
                     currency=self.currency,
@@ -384,7 +388,12 @@ class _Run:
         self.applied.add(contract.id)
         self.steps.append(ApplyVersion(contract.id, at))
         for terms in contract.pools:
-            delta = terms.capacity - self.capacity_now(terms.module, at)
+            # NOTE: as the service applies it: under block / inactive_when_full never
+            # below the seats in use (§2.4), which stay.
+            capacity = terms.capacity
+            if terms.policy in CAPPED_POLICIES:
+                capacity = max(capacity, self.view.held_before(terms.module, at))
+            delta = capacity - self.capacity_now(terms.module, at)
             if delta:
                 self.view.append(_entry(terms.module, delta, at, CAUSE_CONTRACT))
         before = old.modules if old is not None else set(self.view.base)
@@ -395,6 +404,25 @@ class _Run:
         # NOTE: users whose profile grants a module the version adds take its seat
         # when the service applies it: plan again from there.
         return not (contract.modules - before)
+
+    def billed_terms(self, g: Governed) -> tuple[Contract | None, bool]:
+        """The terms that billed the days from ``g``'s start: the version governing the
+        day before, or a newer one that ``g`` replaces from its first day after that one's
+        difference was billed (it governs no day any more, but its terms were invoiced);
+        and whether it is such a replaced one."""
+        index = self.tl.governed.index(g)
+        before = self.tl.governed[index - 1].contract if index else None
+        replaced = [
+            c
+            for c in self.inputs.contracts
+            if c.version < g.contract.version
+            and c.start_date <= g.start
+            and f"version:{c.id}" in self.done
+            and (before is None or c.version > before.version)
+        ]
+        if replaced:
+            return max(replaced, key=lambda c: c.version), True
+        return before, False
 
     def version_due(self, event: _Event) -> None:
         """The difference of a version falls due at the later of its start and the

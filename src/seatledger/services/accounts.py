@@ -293,12 +293,16 @@ def apply_contract_terms(
     at: datetime,
     actor: str,
     seats_at: datetime | None = None,
+    keep_seats_in_use: bool = False,
 ) -> list[LedgerEntry]:
     """Bring the pools to a contract version's terms (helper, no commit); returns the
     seats bought meanwhile (users taking the seats of a module it adds), to charge.
 
     Rule §2.4: under block / inactive_when_full, capacity never drops below
-    the seats in use; a module dropped by the version must hold no seat.
+    the seats in use: a version recorded now below them is refused; one recorded
+    earlier that takes effect now (``keep_seats_in_use``, a billing run reaching its
+    start) keeps the seats in use as capacity, since seatledger never deactivates
+    users to make room. A module dropped by the version must hold no seat.
     Users whose profile grants a newly added module take its seat under the
     pool's policy (a full block pool refuses the whole version)."""
     existing = uow.pools.all(account.id)
@@ -321,14 +325,17 @@ def apply_contract_terms(
             new_modules.append(term.module)
         elif pool.retired:
             new_modules.append(term.module)
-        if term.policy in CAPPED_POLICIES and term.capacity < pool.in_use:
+        capacity = term.capacity
+        if term.policy in CAPPED_POLICIES and capacity < pool.in_use and keep_seats_in_use:
+            capacity = pool.in_use
+        if term.policy in CAPPED_POLICIES and capacity < pool.in_use:
             raise RuleRefusal(
                 f"{pool.in_use} seats of pool {term.module!r} are in use: remove users first "
                 f"before reducing the licenses to {term.capacity}.",
                 field=f"pools[{index}].capacity",
                 in_use=pool.in_use,
             )
-        delta = term.capacity - pool.capacity
+        delta = capacity - pool.capacity
         updated = replace(
             pool,
             minimum=term.minimum,

@@ -123,7 +123,12 @@ def _write(
         elif isinstance(step, ApplyVersion):
             contract = next(c for c in inputs.contracts if c.id == step.contract_id)
             purchases = apply_contract_terms(
-                uow, account=account, contract=contract, at=step.at, actor=SYSTEM_ACTOR
+                uow,
+                account=account,
+                contract=contract,
+                at=step.at,
+                actor=SYSTEM_ACTOR,
+                keep_seats_in_use=True,
             )
             uow.contracts.mark_applied(contract.id)
             issued += issue_charges(uow, account, purchases)
