@@ -15,6 +15,7 @@ _OWNED = {
     "invoice": (tables.invoices, "id", "invoice_id"),
     "seat_request": (tables.seat_requests, "id", "request_id"),
     "invitation": (tables.invitations, "token_hash", "token"),
+    "setup_token": (tables.users, "setup_token_hash", "token"),
 }
 
 

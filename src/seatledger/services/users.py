@@ -398,11 +398,7 @@ def set_password_with_setup_token(
     check_password(password)
     token_hash = hash_token(token)
     with uow:
-        found = uow.users.by_setup_token(token_hash)
-    if found is None:
-        raise NotFound("setup token not found or already used", field="token")
-    with uow:
-        at = uow.lock_account(found.account_id).time_at(at)
+        at = uow.lock_account_of("setup_token", token_hash).time_at(at)
         user = uow.users.by_setup_token(token_hash)
         if user is None:
             raise NotFound("setup token not found or already used", field="token")
