@@ -186,6 +186,7 @@ def test_a_mid_period_downgrade_is_credited_on_a_credit_note_against_the_invoice
     # on a credit note against the April invoice, at the recording moment.
     assert (note["type"], note["issued_at"]) == ("credit_note", "2026-04-20T09:00:00Z")
     assert note["credited_invoice_id"] == april["id"]
+    assert note["credited_invoice_number"] == april["number"]
     assert note["number"].startswith("TEST-CN-2026-")
     assert amounts(note) == [("credit", "console", "5.00", "2026-04-16", "2026-05-01")]
     assert note["total"] == "5.00"

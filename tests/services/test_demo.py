@@ -68,6 +68,13 @@ def test_the_demo_creates_one_account_per_seed_with_its_worked_example(uow_facto
     assert [d.total for d in docs if d.kind == "ad_hoc"] == [Decimal("10.00")]
     assert not [d for d in docs if d.type == "credit_note"]
 
+    # every demo document names its seller and its buyer (§5 Documents)
+    for account in demo.values():
+        for d in _documents(uow_factory, account.account_id):
+            assert d.seller is not None and d.seller.legal_name == "Seatledger Demo GmbH"
+            assert d.buyer is not None and d.buyer.legal_name and d.buyer.country
+            assert d.due_date is not None
+
 
 def test_the_demo_does_not_duplicate_its_accounts_when_run_twice(uow_factory):
     first = seed_demo(uow_factory, at=datetime(2026, 11, 22, tzinfo=UTC))

@@ -668,6 +668,7 @@ class IssuedInvoice:
     period_start: date | None = None
     period_end: date | None = None
     credited_invoice_id: str | None = None
+    credited_invoice_number: str | None = None
     reason: str | None = None
     # as they were when issued (PRODUCT.md §5 Documents); None on documents issued
     # before seatledger kept them
@@ -678,6 +679,11 @@ class IssuedInvoice:
     payment_terms_days: int | None = None
     locale: str | None = None
     tax_rate: Decimal | None = None
+
+
+def due_date(issued_at: datetime, payment_terms_days: int) -> date:
+    """§5 Documents: the issue date (UTC) + the payment terms."""
+    return issued_at.astimezone(UTC).date() + timedelta(days=payment_terms_days)
 
 
 def document_number(*, kind: str, year: int, sequence: int, test: bool) -> str:

@@ -21,7 +21,9 @@ _EMAIL = re.compile(
 )
 
 
-def _check_text(value: object, *, field: str, allowed_punctuation: set[str]) -> str:
+def check_text(value: object, *, field: str, max_length: int) -> str:
+    """One line of free text as typed (a legal name, an address line): NFC, no
+    control characters, trimmed, 1 to ``max_length`` characters."""
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be a string", field=field)
     text = unicodedata.normalize("NFC", value)
@@ -30,8 +32,13 @@ def _check_text(value: object, *, field: str, allowed_punctuation: set[str]) -> 
     text = text.strip()
     if not text:
         raise InvalidInput(f"{field} must not be empty", field=field)
-    if len(text) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"{field} must be at most {MAX_NAME_LENGTH} characters", field=field)
+    if len(text) > max_length:
+        raise InvalidInput(f"{field} must be at most {max_length} characters", field=field)
+    return text
+
+
+def _check_text(value: object, *, field: str, allowed_punctuation: set[str]) -> str:
+    text = check_text(value, field=field, max_length=MAX_NAME_LENGTH)
     for ch in text:
         category = unicodedata.category(ch)
         if category[0] in ("L", "M") or ch in allowed_punctuation:

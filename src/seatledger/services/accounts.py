@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from seatledger.adapters.locales import check_locale
+from seatledger.adapters.parties import check_party
 from seatledger.domain import money
 from seatledger.domain.accounts import (
     Account,
@@ -28,6 +30,7 @@ from seatledger.domain.ids import new_id
 from seatledger.domain.ledger import CAUSE_CONTRACT, LedgerEntry
 from seatledger.domain.money import parse_amount
 from seatledger.domain.names import check_display_name, normalize_email
+from seatledger.domain.parties import Party
 from seatledger.domain.periods import instant
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_policies import CAPPED_POLICIES
@@ -50,9 +53,11 @@ def create_account(
     billing_email: str | None = None,
     payment_terms_days: int = 30,
     locale: str = "en",
+    billing: Mapping[str, object] | None = None,
 ) -> Account:
     """An account starts with a default workspace and a default profile that
-    grants every module of its contract (§1)."""
+    grants every module of its contract (§1). ``billing``: the buyer on its
+    documents."""
     account = Account(
         id=new_id("acc"),
         name=check_account_name(name),
@@ -64,6 +69,7 @@ def create_account(
         else None,
         payment_terms_days=check_payment_terms_days(payment_terms_days),
         locale=check_locale(locale),
+        billing=_billing(billing),
         test_clock=test_clock,
         clock_now=(clock_start or at) if test_clock else None,
         created_at=at,
@@ -93,9 +99,10 @@ def update_account(
     billing_email: Any = UNSET,
     payment_terms_days: Any = UNSET,
     locale: Any = UNSET,
+    billing: Any = UNSET,
 ) -> Account:
-    """Changes what is given (None clears ``tax_rate`` and ``billing_email``). Documents
-    already issued keep what they had: they are frozen."""
+    """Changes what is given (None clears ``tax_rate``, ``billing_email`` and
+    ``billing``). Documents already issued keep what they had: they are frozen."""
     with uow:
         account = uow.lock_account(account_id)
         if name is not UNSET:
@@ -112,9 +119,15 @@ def update_account(
             account.payment_terms_days = check_payment_terms_days(payment_terms_days)
         if locale is not UNSET:
             account.locale = check_locale(locale)
+        if billing is not UNSET:
+            account.billing = _billing(billing)
         uow.accounts.save(account)
         uow.commit()
     return account
+
+
+def _billing(raw: Mapping[str, object] | None) -> Party | None:
+    return None if raw is None else check_party(raw, field_prefix="billing.")
 
 
 def get_account(uow: UnitOfWork, *, account_id: str) -> Account:

@@ -96,7 +96,7 @@ def _write(
     from seatledger.services.accounts import apply_contract_terms
 
     issued: list[IssuedInvoice] = []
-    issued_by_key: dict[str, str] = {}
+    issued_by_key: dict[str, IssuedInvoice] = {}
     pools = uow.pools.live(account.id)
     requests = {r.id: r for r in inputs.scheduled}
     for step in planned.steps:
@@ -136,11 +136,13 @@ def _write(
         elif isinstance(step, IssueDocument):
             credited = None
             if step.credits_key is not None:
-                credited = issued_by_key.get(step.credits_key) or uow.invoices.id_by_key(
+                credited = issued_by_key.get(step.credits_key) or uow.invoices.by_key(
                     account.id, step.credits_key
                 )
-            document = issue(uow, account, step.draft, credited_invoice_id=credited)
-            issued_by_key[document.key] = document.id
+            document = issue(
+                uow, account, step.draft, tax_rate=inputs.tax_rate, credited_invoice=credited
+            )
+            issued_by_key[document.key] = document
             issued.append(document)
         elif isinstance(step, MarkDone):
             uow.markers.add(account.id, step.key, at=step.at)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from seatledger.domain.accounts import Account
 from seatledger.domain.ids import new_id
 from seatledger.domain.invoicing import (
@@ -10,6 +12,7 @@ from seatledger.domain.invoicing import (
     charge_invoice,
     charge_phrase,
     document_number,
+    due_date,
     proration_line,
     sequence_name,
 )
@@ -23,11 +26,17 @@ def issue(
     account: Account,
     draft: DraftInvoice,
     *,
-    credited_invoice_id: str | None = None,
+    tax_rate: Decimal | None,
+    credited_invoice: IssuedInvoice | None = None,
     reason: str | None = None,
 ) -> IssuedInvoice:
     """Numbers and stores a document. UNIQUE(account_id, key) refuses a second
-    issue of the same document, whatever the code around it does."""
+    issue of the same document, whatever the code around it does.
+
+    §5 Documents: it keeps the seller (the settings as they are now) and the buyer
+    (the account's billing details), the payment method and terms, the locale and
+    ``tax_rate``, the rate its tax was computed at (no tax: 0), as they are when it
+    is issued; its due date is the issue date + the payment terms."""
     year = draft.issued_at.year
     seq = uow.invoices.next_sequence(
         sequence_name(kind=draft.type, year=year, test=account.test_clock)
@@ -48,8 +57,16 @@ def issue(
         total=draft.total,
         period_start=draft.period_start,
         period_end=draft.period_end,
-        credited_invoice_id=credited_invoice_id,
+        credited_invoice_id=credited_invoice.id if credited_invoice else None,
+        credited_invoice_number=credited_invoice.number if credited_invoice else None,
         reason=reason,
+        seller=uow.seller(),
+        buyer=account.billing,
+        due_date=due_date(draft.issued_at, account.payment_terms_days),
+        payment_method=account.payment_method,
+        payment_terms_days=account.payment_terms_days,
+        locale=account.locale,
+        tax_rate=tax_rate if tax_rate is not None else Decimal(0),
     )
     uow.invoices.add(invoice)
     return invoice
@@ -70,7 +87,7 @@ def issue_charges(
     if tl is None:
         return []
     drafts = [charge_invoice(e, tl, account.currency, account.tax_rate) for e in purchases]
-    return [issue(uow, account, d) for d in drafts if d is not None]
+    return [issue(uow, account, d, tax_rate=account.tax_rate) for d in drafts if d is not None]
 
 
 def preview_charge(uow: UnitOfWork, account: Account, entry: LedgerEntry) -> str | None:

@@ -55,6 +55,9 @@ def create_credit_note(
                 for ln in lines
             ],
         )
-        note = issue(uow, account, draft, credited_invoice_id=invoice.id, reason=reason)
+        # NOTE: its tax is the invoice's share, at the rate the invoice was issued with
+        # (the account's, on an invoice issued before documents kept their rate).
+        rate = invoice.tax_rate if invoice.tax_rate is not None else account.tax_rate
+        note = issue(uow, account, draft, tax_rate=rate, credited_invoice=invoice, reason=reason)
         uow.commit()
     return note

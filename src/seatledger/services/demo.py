@@ -10,11 +10,22 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from seatledger.services import accounts, billing, invoices, seat_requests, users
+from seatledger.domain.errors import NotFound
+from seatledger.services import accounts, billing, invoices, seat_requests, settings, users
 from seatledger.services.unit_of_work import UnitOfWork
 
 DEMO_PREFIX = "Demo "
 ACTOR = "demo"
+# NOTE: made-up parties; their VAT ids pass their country's check digits only.
+DEMO_SELLER: dict[str, object] = {
+    "legal_name": "Seatledger Demo GmbH",
+    "address_lines": ["Friedrichstraße 123"],
+    "postal_code": "10117",
+    "city": "Berlin",
+    "country": "DE",
+    "vat_id": "DE202601008",
+    "email": "billing@seatledger.example",
+}
 Uow = Callable[[], UnitOfWork]
 
 
@@ -75,12 +86,25 @@ class Story:
     """One demo account moving through its year on its test clock."""
 
     def __init__(
-        self, uow: Uow, *, seed: str, title: str, start: datetime, contract: dict[str, Any]
+        self,
+        uow: Uow,
+        *,
+        seed: str,
+        title: str,
+        start: datetime,
+        contract: dict[str, Any],
+        billing: dict[str, object],
     ) -> None:
         self.uow, self.seed, self.next_person = uow, seed, 0
         self.name = f"{DEMO_PREFIX}seed {seed} ({title})"
         account = accounts.create_account(
-            uow(), name=self.name, currency="EUR", test_clock=True, clock_start=start, at=start
+            uow(),
+            name=self.name,
+            currency="EUR",
+            test_clock=True,
+            clock_start=start,
+            billing=billing,
+            at=start,
         )
         self.id = account.id
         accounts.create_contract(uow(), account_id=self.id, at=start, actor=ACTOR, **contract)
@@ -125,6 +149,10 @@ def seed_demo(uow: Uow, *, at: datetime) -> list[DemoAccount]:
     ]
     if existing:
         return [DemoAccount(a.name.split()[2], a.id, a.name, "already created") for a in existing]
+    try:
+        settings.get_seller(uow())  # an operator's seller stays
+    except NotFound:
+        settings.put_seller(uow(), seller=DEMO_SELLER, at=at)
     return [_seed_001(uow), _seed_000(uow), _seed_002(uow), _seed_003(uow), _seed_004(uow)]
 
 
@@ -135,6 +163,14 @@ def _seed_001(uow: Uow) -> DemoAccount:
         seed="001",
         title="true-up",
         start=_utc(2026, 1, 1),
+        billing={
+            "legal_name": "Autify Labs SAS",
+            "address_lines": ["12 rue de la Paix"],
+            "postal_code": "75002",
+            "city": "Paris",
+            "country": "FR",
+            "vat_id": "FR11123456782",
+        },
         contract=dict(
             start_date=date(2026, 1, 1),
             end_date=date(2026, 12, 31),
@@ -167,6 +203,13 @@ def _seed_000(uow: Uow) -> DemoAccount:
         seed="000",
         title="inactive when full",
         start=_utc(2026, 4, 1),
+        billing={
+            "legal_name": "AMFG Fertigung GmbH",
+            "address_lines": ["Industriestraße 7", "Halle 3"],
+            "postal_code": "70173",
+            "city": "Stuttgart",
+            "country": "DE",
+        },
         contract=dict(
             start_date=date(2026, 4, 1),
             billing_interval="month",
@@ -207,6 +250,14 @@ def _seed_002(uow: Uow) -> DemoAccount:
         seed="002",
         title="block per module",
         start=_utc(2026, 1, 1),
+        billing={
+            "legal_name": "AM System B.V.",
+            "address_lines": ["Keizersgracht 100"],
+            "postal_code": "1015 AA",
+            "city": "Amsterdam",
+            "country": "NL",
+            "vat_id": "NL123456708B01",
+        },
         contract=dict(
             start_date=date(2026, 1, 1),
             billing_interval="year",
@@ -246,6 +297,14 @@ def _seed_003(uow: Uow) -> DemoAccount:
         seed="003",
         title="metered",
         start=_utc(2026, 4, 1),
+        billing={
+            "legal_name": "Provider Health Oy",
+            "address_lines": ["Mannerheimintie 10"],
+            "postal_code": "00100",
+            "city": "Helsinki",
+            "country": "FI",
+            "vat_id": "FI20260109",
+        },
         contract=dict(
             start_date=date(2026, 4, 1),
             billing_interval="month",
@@ -267,6 +326,14 @@ def _seed_004(uow: Uow) -> DemoAccount:
         seed="004",
         title="auto purchase",
         start=_utc(2026, 4, 1),
+        billing={
+            "legal_name": "Units Ltd",
+            "address_lines": ["1 Market Street"],
+            "postal_code": "EH1 1AA",
+            "city": "Edinburgh",
+            "country": "GB",
+            "vat_id": "GB202601036",
+        },
         contract=dict(
             start_date=date(2026, 4, 1),
             billing_interval="month",

@@ -10,6 +10,7 @@ from seatledger.adapters.db import repositories as repo
 from seatledger.adapters.db import tables
 from seatledger.domain.accounts import Account
 from seatledger.domain.errors import NotFound
+from seatledger.domain.parties import Party
 
 _OWNED = {
     "invoice": (tables.invoices, "id", "invoice_id"),
@@ -47,6 +48,8 @@ class UnitOfWork:
         self.accounts_locked: dict[str, Account] = {}
         self.markers = repo.BillingMarkers(c)
         self.billing_states = repo.BillingStates(c)
+        self.settings = repo.Settings(c)
+        self._seller: tuple[Party | None] | None = None  # (seller,) once read, None too
         return self
 
     def __exit__(
@@ -87,6 +90,13 @@ class UnitOfWork:
         """One autocommit read, no transaction: the access check's hot path."""
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return repo.access_facts(conn, **kwargs)  # type: ignore[arg-type]
+
+    def seller(self) -> Party | None:
+        """The seller settings as this transaction first read them: one query however
+        many documents the use case issues."""
+        if self._seller is None:
+            self._seller = (self.settings.seller(),)
+        return self._seller[0]
 
     def read_account(self, account_id: str) -> Account:
         account = self.accounts.get(account_id)

@@ -19,6 +19,7 @@ from seatledger.entrypoints.api.routes import (
     billing,
     invoices_export,
     seat_requests,
+    settings,
     users,
 )
 from seatledger.services.operator_keys import ensure_operator_key
@@ -70,4 +71,5 @@ def create_app(
     problems.install(app)
     for module in (accounts, users, seat_requests, access, billing, invoices_export):
         app.include_router(module.router)
+    app.include_router(settings.router)
     return app

@@ -8,7 +8,7 @@ the domain; here only types.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -33,6 +33,7 @@ from seatledger.domain.contracts import (
 from seatledger.domain.credit_notes import MAX_DESCRIPTION_LENGTH, MAX_LINES, MAX_REASON_LENGTH
 from seatledger.domain.invoicing import DraftInvoice, IssuedInvoice
 from seatledger.domain.money import format_amount, format_percentage
+from seatledger.domain.parties import MAX_ADDRESS_LINES, Party
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_requests import SeatRequest
 from seatledger.services.users import UserResult
@@ -66,6 +67,52 @@ class In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# --- parties ----------------------------------------------------------------
+class PartyIn(In):
+    """A party on documents (PRODUCT.md §5 Documents); checked in the domain and
+    against ISO 3166-1 and python-stdnum."""
+
+    legal_name: StrictStr
+    address_lines: list[StrictStr] = Field(max_length=MAX_ADDRESS_LINES)
+    postal_code: StrictStr
+    city: StrictStr
+    country: StrictStr = Field(description="ISO 3166-1 alpha-2", examples=["DE"])
+    vat_id: StrictStr | None = Field(
+        None, description="with its country prefix; checked against the country's rules"
+    )
+    email: StrictStr | None = None
+
+
+class SellerIn(PartyIn):
+    """The installation as the seller printed on every document."""
+
+    vat_id: StrictStr = Field(description="with its country prefix", examples=["DE136695976"])
+
+
+class PartyPublic(BaseModel):
+    legal_name: str
+    address_lines: list[str]
+    postal_code: str
+    city: str
+    country: str
+    vat_id: str | None
+    email: str | None
+
+    @classmethod
+    def of(cls, p: Party | None) -> PartyPublic | None:
+        if p is None:
+            return None
+        return cls(
+            legal_name=p.legal_name,
+            address_lines=list(p.address_lines),
+            postal_code=p.postal_code,
+            city=p.city,
+            country=p.country,
+            vat_id=p.vat_id,
+            email=p.email,
+        )
+
+
 # --- accounts -------------------------------------------------------------
 class AccountCreate(In):
     name: StrictStr
@@ -77,6 +124,7 @@ class AccountCreate(In):
     billing_email: StrictStr | None = None
     payment_terms_days: StrictInt = Field(30, description="due date = issue date + these days")
     locale: StrictStr = Field("en", description="for documents, e.g. en, de_DE", max_length=35)
+    billing: PartyIn | None = Field(None, description="the buyer on the account's documents")
     test_clock: StrictBool = False
     clock_start: AwareInstant | None = None
 
@@ -92,6 +140,7 @@ class AccountUpdate(In):
     billing_email: StrictStr | None = None
     payment_terms_days: StrictInt | None = None
     locale: StrictStr | None = Field(None, max_length=35)
+    billing: PartyIn | None = Field(None, description="null removes the billing details")
 
 
 class AccountPublic(BaseModel):
@@ -103,6 +152,7 @@ class AccountPublic(BaseModel):
     billing_email: str | None
     payment_terms_days: int
     locale: str
+    billing: PartyPublic | None
     test_clock: bool
     clock_now: datetime | None
     created_at: datetime | None
@@ -118,6 +168,7 @@ class AccountPublic(BaseModel):
             billing_email=a.billing_email,
             payment_terms_days=a.payment_terms_days,
             locale=a.locale,
+            billing=PartyPublic.of(a.billing),
             test_clock=a.test_clock,
             clock_now=a.clock_now,
             created_at=a.created_at,
@@ -466,7 +517,16 @@ class InvoicePublic(BaseModel):
     tax: str
     total: str
     credited_invoice_id: str | None = None
+    credited_invoice_number: str | None = None
     reason: str | None = None
+    # as they were when the document was issued (null on a draft)
+    seller: PartyPublic | None = None
+    buyer: PartyPublic | None = None
+    due_date: date | None = Field(None, description="issue date + payment_terms_days")
+    payment_method: str | None = None
+    payment_terms_days: int | None = None
+    locale: str | None = None
+    tax_rate: str | None = Field(None, description='percentage string: "19" is 19%')
 
     @classmethod
     def of(
@@ -502,8 +562,22 @@ class InvoicePublic(BaseModel):
             tax=format_amount(inv.tax, c),
             total=format_amount(inv.total, c),
             credited_invoice_id=inv.credited_invoice_id if issued else None,
+            credited_invoice_number=inv.credited_invoice_number if issued else None,
             reason=inv.reason if issued else None,
+            **(_terms_as_issued(inv) if issued else {}),
         )
+
+
+def _terms_as_issued(inv: IssuedInvoice) -> dict[str, Any]:
+    return {
+        "seller": PartyPublic.of(inv.seller),
+        "buyer": PartyPublic.of(inv.buyer),
+        "due_date": inv.due_date,
+        "payment_method": inv.payment_method,
+        "payment_terms_days": inv.payment_terms_days,
+        "locale": inv.locale,
+        "tax_rate": format_percentage(inv.tax_rate) if inv.tax_rate is not None else None,
+    }
 
 
 class CreditLineIn(In):

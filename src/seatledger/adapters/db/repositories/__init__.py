@@ -9,6 +9,7 @@ from seatledger.adapters.db.repositories.accounts import (
 )
 from seatledger.adapters.db.repositories.billing import BillingMarkers, BillingStates, Invoices
 from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
+from seatledger.adapters.db.repositories.settings import Settings
 from seatledger.adapters.db.repositories.users import (
     AccessFacts,
     Invitations,
@@ -30,6 +31,7 @@ __all__ = [
     "Profiles",
     "SeatRequests",
     "Seats",
+    "Settings",
     "Users",
     "Workspaces",
     "access_facts",

@@ -10,8 +10,16 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, tuple_, update
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.rows import party_json, party_of
 from seatledger.domain.invoicing import IssuedInvoice, Line, PoolBase
 from seatledger.domain.planner import BillingState
+
+_CREDITED = t.invoices.alias("credited")
+# NOTE: a document with the number of the invoice it credits (a credit note), in the
+# same query.
+_DOCUMENTS = select(t.invoices, _CREDITED.c.number.label("credited_invoice_number")).outerjoin(
+    _CREDITED, _CREDITED.c.id == t.invoices.c.credited_invoice_id
+)
 
 
 class Invoices:
@@ -50,6 +58,13 @@ class Invoices:
                 credited_invoice_id=inv.credited_invoice_id,
                 reason=inv.reason,
                 line_count=len(inv.lines),
+                seller=party_json(inv.seller),
+                buyer=party_json(inv.buyer),
+                due_date=inv.due_date,
+                payment_method=inv.payment_method,
+                payment_terms_days=inv.payment_terms_days,
+                locale=inv.locale,
+                tax_rate=inv.tax_rate,
             )
         )
         if not inv.lines:
@@ -76,20 +91,18 @@ class Invoices:
     def issued_since(self, account_id: str, since: datetime | None) -> list[IssuedInvoice]:
         """The account's documents issued at or after ``since`` (all when None)."""
         c = t.invoices.c
-        q = select(t.invoices).where(c.account_id == account_id).order_by(c.issued_at, c.number)
+        q = _DOCUMENTS.where(c.account_id == account_id).order_by(c.issued_at, c.number)
         if since is not None:
             q = q.where(c.issued_at >= since)
         return self._load(list(self.conn.execute(q)))
 
-    def id_by_key(self, account_id: str, key: str) -> str | None:
-        return self.conn.execute(
-            select(t.invoices.c.id).where(
-                t.invoices.c.account_id == account_id, t.invoices.c.key == key
-            )
-        ).scalar()
+    def by_key(self, account_id: str, key: str) -> IssuedInvoice | None:
+        c = t.invoices.c
+        row = self.conn.execute(_DOCUMENTS.where(c.account_id == account_id, c.key == key)).first()
+        return self._load([row])[0] if row else None
 
     def get(self, invoice_id: str) -> IssuedInvoice | None:
-        row = self.conn.execute(select(t.invoices).where(t.invoices.c.id == invoice_id)).first()
+        row = self.conn.execute(_DOCUMENTS.where(t.invoices.c.id == invoice_id)).first()
         return self._load([row])[0] if row else None
 
     def list(
@@ -97,19 +110,14 @@ class Invoices:
     ) -> list[IssuedInvoice]:
         """In the order of issue; ``after`` is the (issued_at, id) of the last one seen."""
         c = t.invoices.c
-        q = (
-            select(t.invoices)
-            .where(c.account_id == account_id)
-            .order_by(c.issued_at, c.id)
-            .limit(limit)
-        )
+        q = _DOCUMENTS.where(c.account_id == account_id).order_by(c.issued_at, c.id).limit(limit)
         if after:
             q = q.where(tuple_(c.issued_at, c.id) > tuple_(*after))
         return self._load(list(self.conn.execute(q)))
 
     def all_for(self, account_id: str | None = None) -> list[IssuedInvoice]:
         c = t.invoices.c
-        q = select(t.invoices).order_by(c.issued_at, c.number)
+        q = _DOCUMENTS.order_by(c.issued_at, c.number)
         if account_id:
             q = q.where(c.account_id == account_id)
         return self._load(list(self.conn.execute(q)))
@@ -166,7 +174,15 @@ class Invoices:
                 period_start=r.period_start,
                 period_end=r.period_end,
                 credited_invoice_id=r.credited_invoice_id,
+                credited_invoice_number=r.credited_invoice_number,
                 reason=r.reason,
+                seller=party_of(r.seller),
+                buyer=party_of(r.buyer),
+                due_date=r.due_date,
+                payment_method=r.payment_method,
+                payment_terms_days=r.payment_terms_days,
+                locale=r.locale,
+                tax_rate=r.tax_rate,
             )
             for r in rows
         ]

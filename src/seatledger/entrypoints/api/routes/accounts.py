@@ -36,6 +36,7 @@ def create_account(body: AccountCreate, uow: Uow, now: Now, _: Operator) -> Acco
         billing_email=body.billing_email,
         payment_terms_days=body.payment_terms_days,
         locale=body.locale,
+        billing=body.billing.model_dump() if body.billing else None,
         at=now,
     )
     return AccountPublic.of(account)
