@@ -209,7 +209,8 @@ def test_an_invoice_and_a_credit_note_as_pdf(api: Api, tmp_path: Path) -> None:
     assert "TEST-INV-2026-000001" in text
     assert "180.00" in text and "150.00" in text and "30.00" in text
     assert "Acme" in text and "Invoice" in text
-    assert "2026-01-01" in text and "2026-02-01" in text  # the period, per line too
+    # the period [2026-01-01, 2026-02-01), from its first to its last day, in English
+    assert "January 1, 2026 – January 31, 2026" in text
 
     note = api.ok(
         post_credit(api, january["id"], {"amount": "60.00", "reason": "unused seat"}), 201

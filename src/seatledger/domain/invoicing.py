@@ -402,7 +402,7 @@ def recurring_line(terms: PoolTerms, capacity: int, period: BillingPeriod, curre
     return _line(
         "recurring",
         terms.module,
-        f"{terms.module}: {qty} seats {period.start} – {period.end}",
+        f"{terms.module}: {_seats(qty)}",  # the period is the line's own
         qty,
         terms.unit_price,
         exact,

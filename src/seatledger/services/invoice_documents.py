@@ -1,26 +1,33 @@
-"""Use cases (read only): what the PDF and CSV renderings of invoices need."""
+"""Use cases (read, and the one write of a PDF kept): what the PDF and CSV
+renderings of invoices need."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from datetime import datetime
 
 from seatledger.domain.accounts import Account
 from seatledger.domain.errors import NotFound
 from seatledger.domain.invoicing import IssuedInvoice
 from seatledger.services.unit_of_work import UnitOfWork
 
-
-@dataclass(frozen=True)
-class InvoiceDocument:
-    """An issued document with what its printed form shows besides itself."""
-
-    invoice: IssuedInvoice
-    account: Account
-    credited_number: str | None  # the invoice a credit note credits
+# (the document, its account, the invoice a credit note credits) -> the PDF
+RenderPdf = Callable[[IssuedInvoice, Account, IssuedInvoice | None], bytes]
 
 
-def invoice_document(uow: UnitOfWork, *, invoice_id: str) -> InvoiceDocument:
+def invoice_pdf(uow: UnitOfWork, *, invoice_id: str, render: RenderPdf, at: datetime) -> bytes:
+    """A document's PDF, rendered once and kept (PRODUCT.md §5 Documents): the one
+    kept when there is one, byte for byte, whatever changed since (seller settings,
+    billing details, status). Otherwise it is rendered and kept; when another request
+    kept one meanwhile, that one is returned, so every request gets the same bytes.
+
+    Rendering takes a second and holds no transaction: the document is read in
+    one, the PDF kept in another (on SQLite a read transaction held across the
+    rendering could not then write once anyone else had)."""
     with uow:
+        kept = uow.invoice_pdfs.get(invoice_id)
+        if kept is not None:
+            return kept
         invoice = uow.invoices.get(invoice_id)
         if invoice is None:
             raise NotFound(f"invoice {invoice_id} not found", field="invoice_id")
@@ -28,7 +35,11 @@ def invoice_document(uow: UnitOfWork, *, invoice_id: str) -> InvoiceDocument:
         credited = (
             uow.invoices.get(invoice.credited_invoice_id) if invoice.credited_invoice_id else None
         )
-        return InvoiceDocument(invoice, account, credited.number if credited else None)
+    pdf = render(invoice, account, credited)
+    with uow:
+        kept = uow.invoice_pdfs.keep(invoice_id, pdf, at=at)
+        uow.commit()
+    return kept
 
 
 def invoices_for_export(uow: UnitOfWork, *, account_id: str | None = None) -> list[IssuedInvoice]:

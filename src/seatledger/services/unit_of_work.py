@@ -45,6 +45,7 @@ class UnitOfWork:
         self.seat_requests = repo.SeatRequests(c)
         self.operator_keys = repo.OperatorKeys(c)
         self.invoices = repo.Invoices(c)
+        self.invoice_pdfs = repo.InvoicePdfs(c)
         self.accounts_locked: dict[str, Account] = {}
         self.markers = repo.BillingMarkers(c)
         self.billing_states = repo.BillingStates(c)

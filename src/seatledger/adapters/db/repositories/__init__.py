@@ -8,6 +8,7 @@ from seatledger.adapters.db.repositories.accounts import (
     Workspaces,
 )
 from seatledger.adapters.db.repositories.billing import BillingMarkers, BillingStates, Invoices
+from seatledger.adapters.db.repositories.documents import InvoicePdfs
 from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
 from seatledger.adapters.db.repositories.settings import Settings
 from seatledger.adapters.db.repositories.users import (
@@ -24,6 +25,7 @@ __all__ = [
     "BillingStates",
     "Contracts",
     "Invitations",
+    "InvoicePdfs",
     "Invoices",
     "Ledger",
     "OperatorKeys",

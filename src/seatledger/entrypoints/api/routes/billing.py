@@ -81,14 +81,14 @@ def upcoming(account_id: str, uow: Uow, now: Now, _: OwnerOrAbove) -> InvoicePub
     "/invoices/{invoice_id}", response_model=InvoicePublic, responses=invoices_export.PDF_RESPONSES
 )
 def get_invoice(
-    invoice_id: str, uow: Uow, principal: CurrentPrincipal, request: Request
+    invoice_id: str, uow: Uow, now: Now, principal: CurrentPrincipal, request: Request
 ) -> InvoicePublic | Response:
     invoice = invoices.get_invoice(uow, invoice_id=invoice_id)
     if not principal.may_act_on(invoice.account_id, "owner"):
         # NOTE: another account's id is 404, as if unknown (API.md conventions).
         raise NotFound(f"invoice {invoice_id} not found", field="invoice_id")
     if invoices_export.wants(request, invoices_export.PDF):
-        return invoices_export.invoice_pdf_response(uow, invoice_id)
+        return invoices_export.invoice_pdf_response(uow, invoice, now)
     return InvoicePublic.of(invoice)
 
 

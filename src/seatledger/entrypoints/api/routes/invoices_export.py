@@ -8,10 +8,13 @@ for the list, ``?format=csv``).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request, Response, status
 
 from seatledger.adapters.csv_export import invoices_csv
 from seatledger.adapters.pdf import pdf_filename, render_invoice_pdf
+from seatledger.domain.invoicing import IssuedInvoice
 from seatledger.entrypoints.api.auth import Operator
 from seatledger.entrypoints.api.deps import Now, Uow
 from seatledger.entrypoints.api.schemas import CreditNoteCreate, InvoicePublic
@@ -24,7 +27,9 @@ CSV = "text/csv"
 PDF_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "content": {PDF: {}},
-        "description": "The invoice; `Accept: application/pdf` gives the printable PDF.",
+        "description": "The invoice; `Accept: application/pdf` gives the printable PDF "
+        "(PDF/A-3 with the document's EN 16931 Factur-X XML embedded, except in "
+        "currencies of more than 2 minor units), rendered once and kept.",
     }
 }
 CSV_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -62,13 +67,15 @@ def wants(request: Request, media_type: str) -> bool:
     return q > 0 and q >= accepted.get("application/json", 0.0)
 
 
-def invoice_pdf_response(uow: Uow, invoice_id: str) -> Response:
-    doc = invoice_documents.invoice_document(uow, invoice_id=invoice_id)
-    pdf = render_invoice_pdf(doc.invoice, doc.account, credited_number=doc.credited_number)
+def invoice_pdf_response(uow: Uow, invoice: IssuedInvoice, now: datetime) -> Response:
+    """The document's PDF as first rendered (kept then, never rendered again)."""
+    pdf = invoice_documents.invoice_pdf(
+        uow, invoice_id=invoice.id, render=render_invoice_pdf, at=now
+    )
     return Response(
         pdf,
         media_type=PDF,
-        headers={"Content-Disposition": f'inline; filename="{pdf_filename(doc.invoice)}"'},
+        headers={"Content-Disposition": f'inline; filename="{pdf_filename(invoice)}"'},
     )
 
 
