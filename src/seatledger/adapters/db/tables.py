@@ -48,6 +48,39 @@ operator_keys = Table(
     Column("name", String(100), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+user_tokens = Table(
+    "user_tokens",
+    metadata,
+    # NOTE: only the token's hash is kept; every request checks the user as it is now.
+    Column("id", Id, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=False),
+    Column("role", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("created_by", String(100), nullable=False),
+    CheckConstraint("expires_at > created_at", name="expiry"),
+    Index("ix_user_tokens_user", "user_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # NOTE: claimed by a unique insert in the same transaction as the effect.
+    Column("caller", String(100), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("content_type", String(100), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
 accounts = Table(
