@@ -70,8 +70,22 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/accounts/{account_id}/invoices/upcoming", None),
     ("GET", "/v1/invoices/{invoice_id}", None),
     ("POST", "/v1/invoices/{invoice_id}/mark-paid", None),
-    ("POST", "/v1/invoices/{invoice_id}/void", None),
+    ("POST", "/v1/invoices/{invoice_id}/void", {"reason": "issued in error"}),
     ("POST", "/v1/invoices/{invoice_id}/credit-notes", {"amount": "1.00", "reason": "r"}),
+    (
+        "POST",
+        "/v1/accounts/{account_id}/what-if",
+        {
+            "from": "2026-01-01",
+            "to": "2026-02-01",
+            "contract": {
+                "billing_interval": "month",
+                "pools": [
+                    {"module": "console", "capacity": 5, "unit_price": "25.00", "policy": "block"}
+                ],
+            },
+        },
+    ),
 ]
 
 

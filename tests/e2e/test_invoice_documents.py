@@ -171,7 +171,7 @@ def test_credit_note_refusals(api: Api) -> None:
         if i["type"] == "credit_note"
     ]
     api.problem(post_credit(api, notes[0]["id"], {"amount": "1.00", "reason": "r"}), 409)
-    api.ok(api.client.post(f"/v1/invoices/{february['id']}/void"))
+    api.ok(api.client.post(f"/v1/invoices/{february['id']}/void", json={"reason": "r"}))
     api.problem(post_credit(api, february["id"], {"amount": "1.00", "reason": "r"}), 409)
     # only operators issue credit notes
     api.problem(

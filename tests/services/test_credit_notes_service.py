@@ -155,7 +155,7 @@ def test_refusals_store_nothing(uow_factory: Uow) -> None:
     assert no_reason.value.field == "reason"
 
     other = issued[1]
-    invoices.void_invoice(uow_factory(), invoice_id=other.id, at=FEB)
+    invoices.void_invoice(uow_factory(), invoice_id=other.id, reason="issued in error", at=FEB)
     with pytest.raises(Conflict):  # a void invoice cannot be credited
         credit(uow_factory, other.id, amount="1.00")
 
@@ -200,7 +200,7 @@ def test_an_invoice_with_credit_notes_cannot_be_voided_but_can_be_paid(uow_facto
     inv = issued[0]
     credit(uow_factory, inv.id, amount="1.00")
     with pytest.raises(Conflict):
-        invoices.void_invoice(uow_factory(), invoice_id=inv.id, at=FEB)
+        invoices.void_invoice(uow_factory(), invoice_id=inv.id, reason="issued in error", at=FEB)
     assert invoices.mark_paid(uow_factory(), invoice_id=inv.id, at=FEB).status == "paid"
     # a paid invoice may still be credited
     assert credit(uow_factory, inv.id, amount="2.00").total == D("2.00")

@@ -75,7 +75,7 @@ def docs(uow_factory: Uow) -> Documents:
     )
     january, february, march = billing.advance_clock(uow_factory(), account_id=account_id, to=MARCH)
     invoices.mark_paid(uow_factory(), invoice_id=january.id, at=MARCH)
-    invoices.void_invoice(uow_factory(), invoice_id=february.id, at=MARCH)
+    invoices.void_invoice(uow_factory(), invoice_id=february.id, reason="issued in error", at=MARCH)
     note = credit_notes.create_credit_note(
         uow_factory(), invoice_id=march.id, reason="goodwill", amount="60.00", at=MARCH
     )

@@ -74,7 +74,7 @@ def taxed_history(uow: Uow, *, tax_rate: str) -> str:
         )
     issued = billing.advance_clock(uow(), account_id=account.id, to=utc(2026, 6, 1))
     invoices.mark_paid(uow(), invoice_id=issued[0].id, at=START)
-    invoices.void_invoice(uow(), invoice_id=issued[1].id, at=START)
+    invoices.void_invoice(uow(), invoice_id=issued[1].id, reason="issued in error", at=START)
     credit_notes.create_credit_note(
         uow(), invoice_id=issued[-1].id, reason="goodwill", amount="10.00", at=START
     )

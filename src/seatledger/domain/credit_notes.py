@@ -78,9 +78,11 @@ def check_creditable(invoice: IssuedInvoice) -> None:
         )
 
 
-def check_reason(reason: object) -> str:
+def check_reason(reason: object, *, why: str = "credited") -> str:
+    """An operator's reason for a document (a credit note; an invoice voided): kept and
+    printed, so required, bounded and free of control characters."""
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("reason is required: say why the invoice is credited", field="reason")
+        raise InvalidInput(f"reason is required: say why the invoice is {why}", field="reason")
     reason = reason.strip()
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(f"reason is longer than {MAX_REASON_LENGTH} characters", field="reason")

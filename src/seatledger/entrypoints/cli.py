@@ -272,8 +272,8 @@ def export_invoices(
         help="Write the CSV here (default: standard output).",
     ),
 ) -> None:
-    """Issued invoices and credit notes as CSV, one row per line (the columns of
-    GET /v1/accounts/{id}/invoices with Accept: text/csv)."""
+    """Every issued invoice and credit note as CSV, one row per line, zero totals
+    included (the columns of GET /v1/accounts/{id}/invoices with Accept: text/csv)."""
     import sys
 
     from seatledger.adapters.csv_export import write_invoices_csv
@@ -291,12 +291,108 @@ def export_invoices(
         engine.dispose()
     if output:
         with open(output, "w", newline="", encoding="utf-8") as out:
-            rows = write_invoices_csv(items, out)
+            written = write_invoices_csv(items, out)
         Console(stderr=True).print(
-            f"Wrote {rows} lines of {len(items)} documents to {output}", highlight=False
+            f"Wrote {written.documents} documents ({written.rows} rows) to {output}",
+            highlight=False,
+            soft_wrap=True,
         )
     else:
         write_invoices_csv(items, sys.stdout)
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
+
+
+@app.command("what-if")
+def what_if(
+    account: str = typer.Option(..., "--account", metavar="ID", help="The account to replay."),
+    from_: str = typer.Option(..., "--from", metavar="DATE", help="The first day replayed."),
+    to: str = typer.Option(
+        ...,
+        "--to",
+        metavar="DATE",
+        help="The day after the last day replayed: [from, to), in the account's past, "
+        "at most 5 years.",
+    ),
+    contract: str = typer.Option(
+        ...,
+        "--contract",
+        metavar="FILE.json",
+        help="The terms, as the body of POST /v1/accounts/{id}/contracts "
+        "(start_date optional: the account's first contract start).",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the answer of POST /v1/accounts/{id}/what-if."
+    ),
+) -> None:
+    """Price the account's real seat history over [from, to) under other contract terms,
+    beside what was really issued. Stores nothing, consumes no number."""
+    import json
+
+    from pydantic import ValidationError
+
+    from seatledger.domain.errors import DomainError
+    from seatledger.entrypoints.api.schemas import WhatIfContract, WhatIfOut
+    from seatledger.services import what_if as service
+    from seatledger.services.unit_of_work import UnitOfWork
+
+    start, end = _parse_day(from_, "--from"), _parse_day(to, "--to")
+    try:
+        with open(contract, "rb") as file:
+            terms = WhatIfContract.model_validate_json(file.read())
+    except OSError as unreadable:
+        raise typer.BadParameter(
+            f"{contract}: {unreadable.strerror}", param_hint="--contract"
+        ) from None
+    except ValidationError as invalid:
+        for error in invalid.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "contract"
+            err_console.print(
+                f"[red]Error:[/red] {contract}: {where}: {error['msg']}", highlight=False
+            )
+        raise typer.Exit(2) from None
+    _, engine = _engine()
+    try:
+        result = service.what_if(
+            UnitOfWork(engine),
+            account_id=account,
+            start=start,
+            end=end,
+            contract=terms.model_dump(),
+            at=SystemClock().now(),
+        )
+    except DomainError as refusal:
+        where = f" ({refusal.field})" if refusal.field else ""
+        err_console.print(f"[red]Error{where}:[/red] {refusal.message}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    answer = WhatIfOut.of(account, result)
+    if as_json:
+        typer.echo(json.dumps(answer.model_dump(mode="json"), indent=2))
+        return
+    table = Table(title=f"What-if for {account}, {start} – {end} (end excluded)")
+    for column in ("", "issued at", "number", "type", "kind", "total"):
+        table.add_column(column, justify="right" if column == "total" else "left")
+    for side, documents in (("actual", answer.actual), ("what-if", answer.what_if)):
+        for doc in documents:
+            table.add_row(
+                side,
+                doc.issued_at.isoformat(),
+                doc.number or "—",
+                doc.type,
+                doc.kind,
+                f"-{doc.total}" if doc.type == "credit_note" else doc.total,
+            )
+    console.print(table)
+    console.print(f"Difference: {answer.difference} {answer.currency}", highlight=False)
 
 
 def _safe(url: str) -> str:

@@ -167,6 +167,59 @@ def _parse_pools(raw_pools: list[dict[str, Any]], currency: str) -> list[PoolTer
     return terms
 
 
+def contract_version(
+    account: Account,
+    *,
+    today: date,
+    version: int,
+    recorded_at: datetime | None,
+    start_date: date,
+    billing_interval: str,
+    pools: list[dict[str, Any]],
+    end_date: date | None = None,
+    increase_approval: str = "automatic",
+    billing_anchor: date | None = None,
+    trial_end: date | None = None,
+    renewal_capacity: str = "carry",
+    minimum_spend: str | None = None,
+) -> Contract:
+    """A contract version of ``account`` as given, by the form rules of a contract
+    (``check_contract``; ``today`` is the account's day), its pools and minimum spend
+    parsed for the account's currency. Pure: nothing is read or stored."""
+    terms = _parse_pools(pools, account.currency)
+    check_contract(
+        start_date=start_date,
+        end_date=end_date,
+        billing_interval=billing_interval,
+        increase_approval=increase_approval,
+        pools=terms,
+        today=today,
+        billing_anchor=billing_anchor,
+        trial_end=trial_end,
+        renewal_capacity=renewal_capacity,
+    )
+    spend = (
+        check_minimum_spend(parse_amount(minimum_spend, account.currency, field="minimum_spend"))
+        if minimum_spend is not None
+        else None
+    )
+    return Contract(
+        id=new_id("ctr"),
+        account_id=account.id,
+        version=version,
+        start_date=start_date,
+        end_date=end_date,
+        billing_interval=billing_interval,
+        increase_approval=increase_approval,
+        pools=terms,
+        billing_anchor=billing_anchor,
+        trial_end=trial_end,
+        renewal_capacity=renewal_capacity,
+        minimum_spend=spend,
+        recorded_at=recorded_at,
+    )
+
+
 def create_contract(
     uow: UnitOfWork,
     *,
@@ -191,50 +244,31 @@ def create_contract(
         account = uow.lock_account(account_id)
         at = account.time_at(at)
         today = at.date()
-        terms = _parse_pools(pools, account.currency)
-        check_contract(
+        version = uow.contracts.next_version(account_id)
+        contract = contract_version(
+            account,
+            today=today,
+            version=version,
+            recorded_at=at,
             start_date=start_date,
             end_date=end_date,
             billing_interval=billing_interval,
             increase_approval=increase_approval,
-            pools=terms,
-            today=today,
+            pools=pools,
             billing_anchor=billing_anchor,
             trial_end=trial_end,
             renewal_capacity=renewal_capacity,
+            minimum_spend=minimum_spend,
         )
-        spend = (
-            check_minimum_spend(
-                parse_amount(minimum_spend, account.currency, field="minimum_spend")
-            )
-            if minimum_spend is not None
-            else None
-        )
-        version = uow.contracts.next_version(account_id)
         if version > 1:
             _check_later_version(
                 uow,
                 account_id,
                 start_date,
-                terms,
+                contract.pools,
                 billing_anchor=billing_anchor,
                 trial_end=trial_end,
             )
-        contract = Contract(
-            id=new_id("ctr"),
-            account_id=account_id,
-            version=version,
-            start_date=start_date,
-            end_date=end_date,
-            billing_interval=billing_interval,
-            increase_approval=increase_approval,
-            pools=terms,
-            billing_anchor=billing_anchor,
-            trial_end=trial_end,
-            renewal_capacity=renewal_capacity,
-            minimum_spend=spend,
-            recorded_at=at,
-        )
         apply_now = version == 1 or start_date <= today
         uow.contracts.add(contract, at=at, applied=apply_now)
         if apply_now:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from seatledger.domain.credit_notes import check_reason
 from seatledger.domain.errors import Conflict, InvalidInput, NotFound
 from seatledger.domain.invoicing import IssuedInvoice
 from seatledger.services.unit_of_work import UnitOfWork
@@ -45,7 +46,9 @@ def _parse_page_key(key: str | None) -> tuple[datetime, str] | None:
         raise InvalidInput("cursor is not valid", field="cursor") from None
 
 
-def _set_status(uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str) -> IssuedInvoice:
+def _set_status(
+    uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str, reason: str | None = None
+) -> IssuedInvoice:
     with uow:
         uow.lock_account_of("invoice", invoice_id)
         invoice = _load(uow, invoice_id)
@@ -57,7 +60,7 @@ def _set_status(uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str) 
             raise Conflict(
                 f"invoice {invoice.number} has credit notes; it cannot be voided", field="status"
             )
-        uow.invoices.set_status(invoice.id, target, at=at)
+        uow.invoices.set_status(invoice.id, target, at=at, reason=reason)
         updated = _load(uow, invoice_id)
         uow.commit()
     return updated
@@ -67,6 +70,11 @@ def mark_paid(uow: UnitOfWork, *, invoice_id: str, at: datetime) -> IssuedInvoic
     return _set_status(uow, invoice_id=invoice_id, at=at, target="paid")
 
 
-def void_invoice(uow: UnitOfWork, *, invoice_id: str, at: datetime) -> IssuedInvoice:
-    """Only while unpaid; lines and amounts never change."""
-    return _set_status(uow, invoice_id=invoice_id, at=at, target="void")
+def void_invoice(
+    uow: UnitOfWork, *, invoice_id: str, reason: object, at: datetime
+) -> IssuedInvoice:
+    """Only while unpaid; lines and amounts never change. The reason is kept with the
+    invoice (set once: the database refuses to change it)."""
+    return _set_status(
+        uow, invoice_id=invoice_id, at=at, target="void", reason=check_reason(reason, why="void")
+    )

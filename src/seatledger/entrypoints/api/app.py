@@ -21,6 +21,7 @@ from seatledger.entrypoints.api.routes import (
     seat_requests,
     settings,
     users,
+    what_if,
 )
 from seatledger.services.operator_keys import ensure_operator_key
 from seatledger.services.unit_of_work import UnitOfWork
@@ -69,7 +70,7 @@ def create_app(
             UnitOfWork(engine), key=operator_key, name="environment", at=clock.now()
         )
     problems.install(app)
-    for module in (accounts, users, seat_requests, access, billing, invoices_export):
+    for module in (accounts, users, seat_requests, access, billing, invoices_export, what_if):
         app.include_router(module.router)
     app.include_router(settings.router)
     return app

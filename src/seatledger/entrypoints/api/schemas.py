@@ -36,6 +36,7 @@ from seatledger.domain.money import format_amount, format_percentage
 from seatledger.domain.parties import MAX_ADDRESS_LINES, Party
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_requests import SeatRequest
+from seatledger.domain.what_if import MAX_WHAT_IF_YEARS, WhatIf
 from seatledger.services.users import UserResult
 
 DecimalString = Annotated[StrictStr, Field(examples=["15.00"], max_length=40)]
@@ -595,6 +596,10 @@ class CreditNoteCreate(In):
     reason: StrictStr = Field(description=f"at most {MAX_REASON_LENGTH} characters")
 
 
+class VoidIn(In):
+    reason: StrictStr = Field(description=f"why it is void, at most {MAX_REASON_LENGTH} characters")
+
+
 class ClockIn(In):
     now: Instant
 
@@ -639,3 +644,46 @@ class BillingRunOut(BaseModel):
         description="accounts not billed, whatever failed, each with the reason: "
         "their work rolled back, every other account billed",
     )
+
+
+# --- what-if pricing --------------------------------------------------------
+class WhatIfContract(ContractCreate):
+    """The terms to price the history under: a contract as ``POST
+    /v1/accounts/{id}/contracts`` takes it, checked by the same rules."""
+
+    start_date: DateString | None = Field(  # type: ignore[assignment]
+        None, description="default: the start of the account's first contract version"
+    )
+
+
+class WhatIfIn(In):
+    from_: DateString = Field(alias="from", description="the first day replayed")
+    to: DateString = Field(
+        description=f"the day after the last day replayed ([from, to)): not after the "
+        f"account's now, at most {MAX_WHAT_IF_YEARS} years after from"
+    )
+    contract: WhatIfContract
+
+
+class WhatIfOut(BaseModel):
+    """The documents issued in [from, to) and those the contract would have issued
+    (drafts: no id, no number), over the same seat ledger."""
+
+    account_id: str
+    currency: str
+    actual: list[InvoicePublic]
+    what_if: list[InvoicePublic]
+    difference: DecimalString = Field(
+        description="Σ what_if totals − Σ actual totals; credit notes count negative, "
+        "void invoices not at all"
+    )
+
+    @classmethod
+    def of(cls, account_id: str, w: WhatIf) -> WhatIfOut:
+        return cls(
+            account_id=account_id,
+            currency=w.currency,
+            actual=[InvoicePublic.of(d) for d in w.actual],
+            what_if=[InvoicePublic.of(d, account_id=account_id) for d in w.what_if],
+            difference=format_amount(w.difference, w.currency),
+        )

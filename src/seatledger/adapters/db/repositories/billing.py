@@ -128,12 +128,14 @@ class Invoices:
         )
         return sum((r.total for r in rows), Decimal(0))
 
-    def set_status(self, invoice_id: str, status: str, *, at: datetime) -> None:
-        self.conn.execute(
-            update(t.invoices)
-            .where(t.invoices.c.id == invoice_id)
-            .values(status=status, status_changed_at=at)
-        )
+    def set_status(
+        self, invoice_id: str, status: str, *, at: datetime, reason: str | None = None
+    ) -> None:
+        """``reason``: why (a void); set once, the database keeps it from changing."""
+        values: dict[str, Any] = {"status": status, "status_changed_at": at}
+        if reason is not None:
+            values["reason"] = reason
+        self.conn.execute(update(t.invoices).where(t.invoices.c.id == invoice_id).values(values))
 
     def _load(self, rows: list[Any]) -> list[IssuedInvoice]:
         ids = [r.id for r in rows]

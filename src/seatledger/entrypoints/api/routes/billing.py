@@ -18,6 +18,7 @@ from seatledger.entrypoints.api.schemas import (
     ClockIn,
     ClockOut,
     InvoicePublic,
+    VoidIn,
 )
 from seatledger.services import billing, invoices
 from seatledger.services.unit_of_work import UnitOfWork
@@ -98,5 +99,8 @@ def mark_paid(invoice_id: str, uow: Uow, now: Now, _: Operator) -> InvoicePublic
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoicePublic)
-def void(invoice_id: str, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
-    return InvoicePublic.of(invoices.void_invoice(uow, invoice_id=invoice_id, at=now))
+def void(invoice_id: str, body: VoidIn, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
+    """Only while unpaid; the reason is kept with the invoice and shown with it."""
+    return InvoicePublic.of(
+        invoices.void_invoice(uow, invoice_id=invoice_id, reason=body.reason, at=now)
+    )
