@@ -291,7 +291,7 @@ def test_an_account_a_rule_refuses_is_reported_and_the_others_are_billed(uow_fac
         account_id=broken,
         start_date=date(2026, 3, 1),
         billing_interval="month",
-        pools=[pool(capacity=2)],
+        pools=[pool(capacity=3)],
         at=utc(2026, 1, 10),
         actor=OPERATOR,
     )
