@@ -44,6 +44,7 @@ class UnitOfWork:
         self.invitations = repo.Invitations(c)
         self.seat_requests = repo.SeatRequests(c)
         self.operator_keys = repo.OperatorKeys(c)
+        self.user_tokens = repo.UserTokens(c)
         self.invoices = repo.Invoices(c)
         self.invoice_pdfs = repo.InvoicePdfs(c)
         self.accounts_locked: dict[str, Account] = {}

@@ -16,6 +16,7 @@ from seatledger.entrypoints.api.deps import path_ids_well_formed
 from seatledger.entrypoints.api.routes import (
     access,
     accounts,
+    auth,
     billing,
     invoices_export,
     seat_requests,
@@ -70,7 +71,7 @@ def create_app(
             UnitOfWork(engine), key=operator_key, name="environment", at=clock.now()
         )
     problems.install(app)
-    for module in (accounts, users, seat_requests, access, billing, invoices_export, what_if):
+    for module in (accounts, users, auth, seat_requests, access, billing, invoices_export, what_if):
         app.include_router(module.router)
     app.include_router(settings.router)
     return app

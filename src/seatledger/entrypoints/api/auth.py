@@ -1,8 +1,10 @@
-"""Who is calling. Operator keys today; user tokens and roles grow here.
+"""Who is calling: an operator key or a user token.
 
 ``Principal`` is what every route receives; ``require(...)`` states who may
-call a route. Users' tokens will resolve to a Principal with ``role`` and
-``account_id`` bounded by the account, without changing the routes.
+call a route. A user token resolves to a Principal with the user's current
+``role`` and its ``account_id``; it is checked against the database on every
+request (never cached), so a deactivation, deletion, ``valid_to`` or role
+change is seen at once by every server process.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from seatledger.domain.errors import Forbidden, Unauthorized
+from seatledger.services.auth import authenticate_token, is_user_token
 from seatledger.services.operator_keys import find_operator
 from seatledger.services.secrets import hash_token
 from seatledger.services.unit_of_work import UnitOfWork
@@ -64,14 +67,28 @@ class KeyCache:
             self._items[key_hash] = (time.monotonic() + self.ttl, principal)
 
 
-async def authenticate(request: Request) -> Principal:
-    """Async so that a cached key costs no threadpool hop; a miss reads the
-    key table in the threadpool."""
+def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
-    token = token.strip()
+    return token.strip()
+
+
+async def authenticate(request: Request) -> Principal:
+    """Async so that a cached key costs no threadpool hop; a miss reads the
+    key table in the threadpool."""
+    token = bearer_token(request)
+    if is_user_token(token):
+        holder = await run_in_threadpool(
+            authenticate_token,
+            UnitOfWork(request.app.state.engine),
+            token=token,
+            at=request.app.state.clock.now(),
+        )
+        return Principal(
+            kind="user", id=holder.user_id, account_id=holder.account_id, role=holder.role
+        )
     cache: KeyCache = request.app.state.key_cache
     key_hash = hash_token(token)
     principal = cache.get(key_hash)

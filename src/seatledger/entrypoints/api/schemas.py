@@ -425,6 +425,28 @@ class SetupIn(In):
     password: StrictStr
 
 
+class SignInIn(In):
+    account_id: StrictStr
+    email: StrictStr
+    password: StrictStr
+
+
+class CallerOut(BaseModel):
+    """Who a bearer token speaks for, as the server sees it now."""
+
+    kind: Literal["operator", "user"]
+    id: str
+    account_id: str | None = None
+    role: Literal["owner", "admin", "member"] | None = None
+
+
+class TokenOut(BaseModel):
+    """A user token, shown once: ``Authorization: Bearer <token>`` until ``expires_at``."""
+
+    token: str
+    expires_at: datetime
+
+
 # --- seat requests, access --------------------------------------------------
 class SeatRequestCreate(In):
     module: StrictStr

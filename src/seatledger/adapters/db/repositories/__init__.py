@@ -11,6 +11,7 @@ from seatledger.adapters.db.repositories.billing import BillingMarkers, BillingS
 from seatledger.adapters.db.repositories.documents import InvoicePdfs
 from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
 from seatledger.adapters.db.repositories.settings import Settings
+from seatledger.adapters.db.repositories.tokens import TokenHolder, UserTokens
 from seatledger.adapters.db.repositories.users import (
     AccessFacts,
     Invitations,
@@ -34,6 +35,8 @@ __all__ = [
     "SeatRequests",
     "Seats",
     "Settings",
+    "TokenHolder",
+    "UserTokens",
     "Users",
     "Workspaces",
     "access_facts",

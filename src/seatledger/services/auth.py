@@ -1,0 +1,129 @@
+"""Use cases: user tokens. Minted by operators (integrations) and by sign-in;
+kept only as their SHA-256 hash; checked against the user as it is now on
+every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from seatledger.domain.accounts import account_time
+from seatledger.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from seatledger.domain.ids import new_id, new_token
+from seatledger.domain.tokens import DEFAULT_TOKEN_LIFETIME, USER_TOKEN_PREFIX, token_refusal
+from seatledger.domain.users import User, access_reason
+from seatledger.services.secrets import hash_token
+from seatledger.services.unit_of_work import UnitOfWork
+
+REFUSAL_DETAILS = {
+    "revoked": "this token was revoked (signed out)",
+    "token_expired": "this token has expired",
+    "invited": "this token's user has not accepted the invitation",
+    "inactive": "this token's user is inactive",
+    "deleted": "this token's user is deleted",
+    "expired": "this token's user is past valid_to",
+    "role_changed": "this token's user has another role now: sign in again",
+}
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenUser:
+    user_id: str
+    account_id: str
+    role: str
+
+
+def is_user_token(token: str) -> bool:
+    return token.startswith(USER_TOKEN_PREFIX + "_")
+
+
+def issue_token(
+    uow: UnitOfWork, user: User, *, at: datetime, created_by: str, ttl: timedelta
+) -> IssuedToken:
+    """Inside the caller's unit of work: one row, the token's hash only.
+    The lifetime is real time (``at``), whatever the account's clock."""
+    if ttl <= timedelta(0):
+        raise InvalidInput("a token lives for a positive time", field="ttl")
+    token = new_token(USER_TOKEN_PREFIX)
+    expires_at = at + ttl
+    uow.user_tokens.add(
+        id=new_id("tok"),
+        token_hash=hash_token(token),
+        account_id=user.account_id,
+        user_id=user.id,
+        role=user.role,
+        at=at,
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    return IssuedToken(token, expires_at)
+
+
+def mint_token(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    user_id: str,
+    at: datetime,
+    created_by: str,
+    ttl: timedelta = DEFAULT_TOKEN_LIFETIME,
+) -> IssuedToken:
+    """An operator's token for a user (integrations, tests): only for a user
+    who could sign in now, else the token would be refused at once."""
+    with uow:
+        account = uow.lock_account(account_id)
+        user = uow.users.get(account_id, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found", field="user_id")
+        today = account.time_at(at).date()
+        reason = access_reason(
+            user, today=today, module=None, holds_seat=False, contract_ended=False
+        )
+        if reason != "ok":
+            raise Conflict(f"user {user_id} cannot sign in ({reason})", field="user_id")
+        issued = issue_token(uow, user, at=at, created_by=created_by, ttl=ttl)
+        uow.commit()
+    return issued
+
+
+def authenticate_token(uow: UnitOfWork, *, token: str, at: datetime) -> TokenUser:
+    """One read (the token with its user and account); never cached, so a
+    change to the user is seen by the next request in every process."""
+    with uow:
+        holder = uow.user_tokens.holder(hash_token(token))
+    if holder is None:
+        raise Unauthorized("unknown or revoked token")
+    user = User(
+        id=holder.user_id,
+        account_id=holder.account_id,
+        email="",
+        first_name="",
+        last_name="",
+        role=holder.role,
+        status=holder.status,
+        valid_to=holder.valid_to,
+    )
+    refusal = token_refusal(
+        user=user,
+        token_role=holder.token_role,
+        expires_at=holder.expires_at,
+        revoked_at=holder.revoked_at,
+        now=at,
+        today=account_time(holder.test_clock, holder.clock_now, at).date(),
+    )
+    if refusal is not None:
+        raise Unauthorized(REFUSAL_DETAILS.get(refusal, "this token no longer works"))
+    return TokenUser(holder.user_id, holder.account_id, holder.role)
+
+
+def revoke_token(uow: UnitOfWork, *, token: str, at: datetime) -> None:
+    """Signing out: the token stops working for every later request."""
+    with uow:
+        uow.user_tokens.revoke(hash_token(token), at=at)
+        uow.commit()
