@@ -85,3 +85,21 @@ class Unauthorized(DomainError):
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class BodyTooLarge(DomainError):
+    """A request body over the size the API accepts (413)."""
+
+    code = "body_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    """A body that is not JSON sent to a route that takes JSON (415)."""
+
+    code = "unsupported_media_type"
+
+
+class RateLimited(DomainError):
+    """A caller over its request rate (429); ``retry_after`` is in seconds."""
+
+    code = "rate_limited"

@@ -13,6 +13,8 @@ from seatledger.clock import Clock, SystemClock
 from seatledger.entrypoints.api import problems
 from seatledger.entrypoints.api.auth import KeyCache
 from seatledger.entrypoints.api.deps import path_ids_well_formed
+from seatledger.entrypoints.api.idempotency import IdempotencyKeys
+from seatledger.entrypoints.api.limits import BodyLimits, RateLimiter, RateLimits
 from seatledger.entrypoints.api.routes import (
     access,
     accounts,
@@ -37,10 +39,12 @@ def create_app(
     operator_key: str | None = None,
     scheduler: bool = False,
     billing_interval: float | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> FastAPI:
     """``scheduler=True`` (``seatledger serve``) runs billing on a daemon thread
     while the app is up: at start, then every ``billing_interval`` seconds
-    (default: SEATLEDGER_BILLING_INTERVAL, else 3600). Tests leave it off."""
+    (default: SEATLEDGER_BILLING_INTERVAL, else 3600). Tests leave it off.
+    ``rate_limits``: requests per token kind (default: ``RateLimits()``)."""
     clock = clock or SystemClock()
 
     @asynccontextmanager
@@ -66,6 +70,7 @@ def create_app(
     app.state.engine = engine
     app.state.clock = clock
     app.state.key_cache = KeyCache()
+    app.state.rate_limiter = RateLimiter(rate_limits or RateLimits())
     if operator_key:
         ensure_operator_key(
             UnitOfWork(engine), key=operator_key, name="environment", at=clock.now()
@@ -74,4 +79,6 @@ def create_app(
     for module in (accounts, users, auth, seat_requests, access, billing, invoices_export, what_if):
         app.include_router(module.router)
     app.include_router(settings.router)
+    app.add_middleware(IdempotencyKeys)  # inside BodyLimits: bodies it reads are bounded
+    app.add_middleware(BodyLimits, routes=app.router.routes, refuse=problems.for_domain_error)
     return app

@@ -103,7 +103,17 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+async def rate_counted(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> Principal:
+    """Every authenticated request counts against its token's rate (limits.py):
+    over it, 429. FastAPI runs this once per request however many dependencies
+    ask for the principal."""
+    request.app.state.rate_limiter.hit(principal.kind, principal.id)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(rate_counted)]
 
 
 async def require_operator(principal: CurrentPrincipal) -> Principal:

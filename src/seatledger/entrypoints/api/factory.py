@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from seatledger.adapters.db.engine import engine_for
 from seatledger.config import Settings, load_settings
 from seatledger.entrypoints.api.app import create_app
+from seatledger.entrypoints.api.limits import RateLimits
 
 
 def build_app(settings: Settings | None = None, *, scheduler: bool = False) -> FastAPI:
@@ -17,6 +18,7 @@ def build_app(settings: Settings | None = None, *, scheduler: bool = False) -> F
         engine=engine_for(settings),
         operator_key=settings.operator_key,
         scheduler=scheduler,
+        rate_limits=RateLimits.from_environment(),
     )
 
 

@@ -33,6 +33,9 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.Gone.code: 410,
     errors.Unauthorized.code: 401,
     errors.Forbidden.code: 403,
+    errors.BodyTooLarge.code: 413,
+    errors.UnsupportedMediaType.code: 415,
+    errors.RateLimited.code: 429,
 }
 TITLES = {
     401: "Unauthorized",
@@ -41,7 +44,10 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     410: "Gone",
+    413: "Content too large",
+    415: "Unsupported media type",
     422: "Invalid request",
+    429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",
 }
@@ -75,18 +81,25 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
+def for_domain_error(exc: errors.DomainError) -> JSONResponse:
+    status = STATUS_BY_CODE.get(exc.code, 400)
+    response = problem(
+        status,
+        exc.code.replace("_", "-"),
+        exc.message,
+        code=exc.code,
+        field=exc.field,
+        **exc.extra,
+    )
+    if isinstance(exc, errors.RateLimited):
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def domain_error(_: Request, exc: errors.DomainError) -> JSONResponse:
-        status = STATUS_BY_CODE.get(exc.code, 400)
-        return problem(
-            status,
-            exc.code.replace("_", "-"),
-            exc.message,
-            code=exc.code,
-            field=exc.field,
-            **exc.extra,
-        )
+        return for_domain_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
