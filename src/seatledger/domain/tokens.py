@@ -10,6 +10,15 @@ DEFAULT_TOKEN_LIFETIME = timedelta(hours=12)
 USER_TOKEN_PREFIX = "slu"  # tokens read "slu_…"; operator keys "slop_…"
 
 
+def sign_in_refusal(user: User, *, today: date) -> str | None:
+    """Why the user may not sign in today (the account's date), or None: the
+    same decision as an access check without a module, so an inactive,
+    deleted or past-``valid_to`` user signs in nowhere. An ended contract
+    does not lock owners out of their invoices."""
+    reason = access_reason(user, today=today, module=None, holds_seat=False, contract_ended=False)
+    return None if reason == "ok" else reason
+
+
 def token_refusal(
     *,
     user: User,
@@ -23,17 +32,16 @@ def token_refusal(
 
     ``now`` is real time (a token's lifetime is real time); ``today`` is the
     account's date, on its test clock if it has one (``valid_to`` is a rule of
-    the account's time). The user is checked as it is now, with the same
-    decision as an access check without a module: an inactive, deleted or
-    expired user signs in nowhere. A token issued for another role than the
-    user's current one is refused, so a demotion takes effect at once."""
+    the account's time). The user is checked as it is now (``sign_in_refusal``).
+    A token issued for another role than the user's current one is refused, so
+    a demotion takes effect at once."""
     if revoked_at is not None:
         return "revoked"
     if now >= expires_at:
         return "token_expired"
-    reason = access_reason(user, today=today, module=None, holds_seat=False, contract_ended=False)
-    if reason != "ok":
-        return reason
+    refusal = sign_in_refusal(user, today=today)
+    if refusal is not None:
+        return refusal
     if user.role != token_role:
         return "role_changed"
     return None

@@ -6,15 +6,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from seatledger.domain.accounts import account_time
 from seatledger.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from seatledger.domain.ids import new_id, new_token
-from seatledger.domain.tokens import DEFAULT_TOKEN_LIFETIME, USER_TOKEN_PREFIX, token_refusal
-from seatledger.domain.users import User, access_reason
-from seatledger.services.secrets import hash_token
+from seatledger.domain.names import normalize_email
+from seatledger.domain.tokens import (
+    DEFAULT_TOKEN_LIFETIME,
+    USER_TOKEN_PREFIX,
+    sign_in_refusal,
+    token_refusal,
+)
+from seatledger.domain.users import User
+from seatledger.services.secrets import (
+    hash_password,
+    hash_token,
+    password_needs_rehash,
+    verify_password,
+)
 from seatledger.services.unit_of_work import UnitOfWork
 
+# NOTE: one answer for an unknown account, an unknown email, a user without a
+# password and a wrong password, so that none can be told from another.
+WRONG_CREDENTIALS = "the email or the password is wrong"
+# Failed sign-ins allowed per (account, email) in any moving minute.
+SIGN_IN_FAILURE_RATE = "5/minute"
 REFUSAL_DETAILS = {
     "revoked": "this token was revoked (signed out)",
     "token_expired": "this token has expired",
@@ -37,6 +54,14 @@ class TokenUser:
     user_id: str
     account_id: str
     role: str
+
+
+class FailureThrottle(Protocol):
+    """Counts failed sign-ins per key (adapters/throttle.py)."""
+
+    def check(self, key: str) -> None: ...  # raises RateLimited past the rate
+    def failed(self, key: str) -> None: ...
+    def succeeded(self, key: str) -> None: ...
 
 
 def is_user_token(token: str) -> bool:
@@ -81,13 +106,48 @@ def mint_token(
         user = uow.users.get(account_id, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found", field="user_id")
-        today = account.time_at(at).date()
-        reason = access_reason(
-            user, today=today, module=None, holds_seat=False, contract_ended=False
-        )
-        if reason != "ok":
-            raise Conflict(f"user {user_id} cannot sign in ({reason})", field="user_id")
+        refusal = sign_in_refusal(user, today=account.time_at(at).date())
+        if refusal is not None:
+            raise Conflict(f"user {user_id} cannot sign in ({refusal})", field="user_id")
         issued = issue_token(uow, user, at=at, created_by=created_by, ttl=ttl)
+        uow.commit()
+    return issued
+
+
+def sign_in(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    email: str,
+    password: str,
+    at: datetime,
+    throttle: FailureThrottle,
+    ttl: timedelta = DEFAULT_TOKEN_LIFETIME,
+) -> IssuedToken:
+    """A token for an active user within ``valid_to`` whose password matches.
+
+    Every attempt costs one argon2id verification (against a dummy hash when
+    there is no user or no password), so timing does not tell whether the
+    email is known. Failures are counted per (account, email): past the
+    throttle's rate even a right password is refused (429) until it has room."""
+    email_key = normalize_email(email)[1]
+    attempt = f"{account_id}:{email_key}"
+    throttle.check(attempt)
+    with uow:
+        account = uow.accounts.get(account_id)
+        user = uow.users.by_email(account_id, email_key) if account else None
+        stored = uow.users.password_hash(user.id) if user else None
+        verified = verify_password(password, stored)  # always: the same time for all
+        if account is None or user is None or not verified:
+            throttle.failed(attempt)
+            raise Unauthorized(WRONG_CREDENTIALS)
+        throttle.succeeded(attempt)
+        refusal = sign_in_refusal(user, today=account.time_at(at).date())
+        if refusal is not None:
+            raise Unauthorized(REFUSAL_DETAILS.get(refusal, "this user cannot sign in"))
+        if stored is not None and password_needs_rehash(stored):
+            uow.users.set_password(user.id, hash_password(password))
+        issued = issue_token(uow, user, at=at, created_by=f"user:{user.id}", ttl=ttl)
         uow.commit()
     return issued
 

@@ -364,7 +364,8 @@ def accept_invitation(
     (§2 rule 5), so an accept never sets ``add_license``."""
     first_name = check_person_name(first_name, field="first_name")
     last_name = check_person_name(last_name, field="last_name")
-    check_password(password)
+    # NOTE: the password is hashed (argon2id, tenths of a second) before any lock.
+    password_hash = hash_password(check_password(password))
     with uow:
         account = uow.lock_account_of("invitation", hash_token(token))
         account_id = account.id
@@ -385,7 +386,7 @@ def accept_invitation(
         )
         issue_charges(uow, account, change.purchases)
         uow.users.save(user, at=at)
-        uow.users.set_password(user.id, hash_password(password))
+        uow.users.set_password(user.id, password_hash)
         uow.invitations.close(invitation.id, status="accepted", at=at)
         result = _result(uow, user, change)
         uow.commit()
@@ -395,13 +396,13 @@ def accept_invitation(
 def set_password_with_setup_token(
     uow: UnitOfWork, *, token: str, password: str, at: datetime
 ) -> User:
-    check_password(password)
+    password_hash = hash_password(check_password(password))
     token_hash = hash_token(token)
     with uow:
         at = uow.lock_account_of("setup_token", token_hash).time_at(at)
         user = uow.users.by_setup_token(token_hash)
         if user is None:
             raise NotFound("setup token not found or already used", field="token")
-        uow.users.set_password(user.id, hash_password(password))
+        uow.users.set_password(user.id, password_hash)
         uow.commit()
     return user

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
+from seatledger.adapters.throttle import FailureThrottle
 from seatledger.clock import Clock, SystemClock
 from seatledger.entrypoints.api import problems
 from seatledger.entrypoints.api.auth import KeyCache
@@ -26,6 +27,7 @@ from seatledger.entrypoints.api.routes import (
     users,
     what_if,
 )
+from seatledger.services.auth import SIGN_IN_FAILURE_RATE
 from seatledger.services.operator_keys import ensure_operator_key
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -71,6 +73,9 @@ def create_app(
     app.state.clock = clock
     app.state.key_cache = KeyCache()
     app.state.rate_limiter = RateLimiter(rate_limits or RateLimits())
+    app.state.sign_in_throttle = FailureThrottle(
+        SIGN_IN_FAILURE_RATE, storage_url=(rate_limits or RateLimits()).storage_url
+    )
     if operator_key:
         ensure_operator_key(
             UnitOfWork(engine), key=operator_key, name="environment", at=clock.now()

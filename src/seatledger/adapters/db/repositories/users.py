@@ -105,6 +105,11 @@ class Users:
             .values(password_hash=password_hash, setup_token_hash=None)
         )
 
+    def password_hash(self, user_id: str) -> str | None:
+        return self.conn.execute(
+            select(t.users.c.password_hash).where(t.users.c.id == user_id)
+        ).scalar_one_or_none()
+
     def set_workspaces(self, user_id: str, workspace_ids: list[str]) -> None:
         self.conn.execute(delete(t.user_workspaces).where(t.user_workspaces.c.user_id == user_id))
         if workspace_ids:

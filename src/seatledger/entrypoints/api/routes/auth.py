@@ -1,4 +1,5 @@
-"""Routes: user tokens (operators mint them for integrations) and who is calling."""
+"""Routes: signing in and out, user tokens (operators mint them for
+integrations) and who is calling."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Request, status
 from seatledger.domain.errors import Forbidden
 from seatledger.entrypoints.api.auth import CurrentPrincipal, Operator, bearer_token
 from seatledger.entrypoints.api.deps import Now, Uow
-from seatledger.entrypoints.api.schemas import CallerOut, TokenOut
+from seatledger.entrypoints.api.schemas import CallerOut, SignInIn, TokenOut
 from seatledger.services import auth
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -23,6 +24,22 @@ def mint_user_token(
 ) -> TokenOut:
     issued = auth.mint_token(
         uow, account_id=account_id, user_id=user_id, at=now, created_by=principal.actor
+    )
+    return TokenOut(token=issued.token, expires_at=issued.expires_at)
+
+
+@router.post("/auth/token", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
+def sign_in(body: SignInIn, request: Request, uow: Uow, now: Now) -> TokenOut:
+    """Anyone: an active user's email and password give a token (12 hours).
+    A wrong password and an unknown email get the same 401; five failures for
+    one email within a minute make the next attempts 429 with Retry-After."""
+    issued = auth.sign_in(
+        uow,
+        account_id=body.account_id,
+        email=body.email,
+        password=body.password,
+        at=now,
+        throttle=request.app.state.sign_in_throttle,
     )
     return TokenOut(token=issued.token, expires_at=issued.expires_at)
 
