@@ -216,7 +216,7 @@ def demo(
     """Create one demo account per seed document, run a year of each, serve the API.
 
     On the SQLite default unless SEATLEDGER_DATABASE_URL says otherwise. Each account is
-    on a test clock set to its worked example (PRODUCT.md §6).
+    on a test clock set to its worked example (docs/seat-model.md, docs/billing.md).
     """
     from seatledger.services.demo import seed_demo
     from seatledger.services.operator_keys import create_operator_key
@@ -228,7 +228,7 @@ def demo(
     now = SystemClock().now()
     accounts = seed_demo(lambda: UnitOfWork(engine), at=now)
     key = settings.operator_key or create_operator_key(UnitOfWork(engine), name="demo", at=now).key
-    table = Table(title="Demo accounts (one per seed document, PRODUCT.md §6)")
+    table = Table(title="Demo accounts (one per seat policy and its worked example)")
     table.add_column("seed")
     table.add_column("account id", no_wrap=True, min_width=29)
     table.add_column("a year of its model")

@@ -1,5 +1,5 @@
 """The demo: one account per seed document, configured with that document's
-policy and the numbers of its worked example (PRODUCT.md §6), each on a test
+policy and the numbers of its worked example (docs/billing.md), each on a test
 clock that then runs a whole contract year, so its invoices show the model."""
 
 from __future__ import annotations
