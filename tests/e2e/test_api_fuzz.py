@@ -39,7 +39,13 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Api
@@ -48,6 +54,16 @@ STRESS = os.environ.get("SEATLEDGER_STRESS", "").strip() not in ("", "0")
 MAX_EXAMPLES = 15 * (10 if STRESS else 1)
 REQUEST_TIMEOUT = 30.0  # a request that hangs fails its operation instead of the run
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+# Every answer is one the document declares: its status, its media type, its
+# headers and its body's schema (a generated client relies on each), and none is
+# a 5xx.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 FUZZ_SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
@@ -115,7 +131,7 @@ def _fuzzer(
             base_url=api.url,
             session=session,
             headers=headers,
-            checks=[not_a_server_error],
+            checks=CHECKS,
             timeout=REQUEST_TIMEOUT,
         )
 

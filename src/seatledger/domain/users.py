@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from seatledger.domain.errors import AdminRuleViolation, Conflict, InvalidInput
+from seatledger.domain.errors import AdminRuleViolation, Conflict, Forbidden, InvalidInput
 
 INVITED, ACTIVE, INACTIVE, DELETED = "invited", "active", "inactive", "deleted"
 STATUSES = (INVITED, ACTIVE, INACTIVE, DELETED)
@@ -76,6 +76,14 @@ def check_may_lose_seats(user: User, *, action: str) -> None:
             field="role",
             user_id=user.id,
         )
+
+
+def check_owner_granted_by_owner(before: str | None, after: str, *, by_owner: bool) -> None:
+    """§2 rule 5: only owners and operators (``by_owner``) grant or remove the
+    owner role: giving it (``before`` None on a create) or taking it away is 403
+    for anybody else."""
+    if not by_owner and before != after and OWNER in (before, after):
+        raise Forbidden("only owners and operators grant or remove the owner role", field="role")
 
 
 def check_role_change(user: User, new_role: str, *, active_privileged: int) -> None:

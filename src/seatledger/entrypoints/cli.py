@@ -188,6 +188,58 @@ def operator_key_create(name: str = typer.Option("cli", help="A label for the ke
     console.print(key.key, highlight=False, soft_wrap=True)
 
 
+def _instant(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "-"
+
+
+@operator_key_app.command("list")
+def operator_key_list() -> None:
+    """List every operator key with its last use (to within a minute) and revocation."""
+    from seatledger.services.operator_keys import list_operator_keys
+    from seatledger.services.unit_of_work import UnitOfWork
+
+    _, engine = _engine()
+    table = Table(title="Operator keys")
+    for column in ("id", "name", "created", "last used", "revoked"):
+        table.add_column(column, no_wrap=column == "id")
+    after = None
+    try:
+        while page := list_operator_keys(UnitOfWork(engine), limit=500, after=after):
+            for k in page:
+                table.add_row(
+                    k.id,
+                    k.name,
+                    _instant(k.created_at),
+                    _instant(k.last_used_at),
+                    _instant(k.revoked_at),
+                )
+            after = page[-1].id
+    finally:
+        engine.dispose()
+    console.print(table)
+
+
+@operator_key_app.command("revoke")
+def operator_key_revoke(key_id: str = typer.Argument(..., help="The key's id (opk_…).")) -> None:
+    """Revoke an operator key: every server refuses it from its next request on."""
+    from seatledger.domain.errors import DomainError
+    from seatledger.services.operator_keys import revoke_operator_key
+    from seatledger.services.unit_of_work import UnitOfWork
+
+    _, engine = _engine()
+    try:
+        key = revoke_operator_key(UnitOfWork(engine), key_id=key_id, at=SystemClock().now())
+    except DomainError as refusal:
+        err_console.print(f"[red]Error:[/red] {refusal.message}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    console.print(
+        f"Revoked operator key {key.id} ({key.name}) at {_instant(key.revoked_at)}.",
+        highlight=False,
+    )
+
+
 def _require_free_port(host: str, port: int) -> None:
     """Refuse to start on a port another process listens on, before doing anything."""
     import socket

@@ -2,8 +2,9 @@
 
 A daemon thread that runs ``services.billing.run_billing(as_of=clock.now())``
 at once when it starts, then every ``SEATLEDGER_BILLING_INTERVAL`` seconds
-(default 3600: hourly). A failing run is logged and retried at the next tick;
-the thread never dies of it. ``stop()`` ends it (the app's shutdown).
+(default 3600: hourly), and after each run purges the idempotency keys older
+than 24 hours. A failing run is logged and retried at the next tick; the
+thread never dies of it. ``stop()`` ends it (the app's shutdown).
 
 Several servers (or ``seatledger bill`` at the same time) may run it side by
 side: each account is billed under its lock, and what is done is keyed, so two
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 
 from seatledger.clock import Clock
 from seatledger.services.billing import RunResult, run_billing
+from seatledger.services.idempotency import purge_idempotency_keys
 from seatledger.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("seatledger.scheduler")
@@ -100,7 +102,19 @@ class BillingScheduler:
                 log.warning("billing scheduler still busy after %s s; leaving it", timeout)
 
     def run_once(self) -> RunResult | None:
-        """One billing run as of now; errors are logged, never raised."""
+        """One billing run as of now, then the idempotency keys' purge; errors
+        are logged, never raised."""
+        result = self._bill_once()
+        try:
+            purged = purge_idempotency_keys(UnitOfWork(self.engine), now=self.clock.now())
+        except Exception:
+            log.exception("purging idempotency keys failed; retrying in %s s", self.interval)
+        else:
+            if purged:
+                log.info("purged %s idempotency keys older than 24 hours", purged)
+        return result
+
+    def _bill_once(self) -> RunResult | None:
 
         def between_accounts(_account_id: str, _issued: int) -> None:
             if self._stop.is_set():

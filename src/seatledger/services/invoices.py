@@ -22,6 +22,13 @@ def get_invoice(uow: UnitOfWork, *, invoice_id: str) -> IssuedInvoice:
         return _load(uow, invoice_id)
 
 
+def account_of_invoice(uow: UnitOfWork, *, invoice_id: str) -> str | None:
+    """The account an invoice or credit note belongs to; None for no such document."""
+    with uow:
+        invoice = uow.invoices.get(invoice_id)
+        return invoice.account_id if invoice else None
+
+
 def list_invoices(
     uow: UnitOfWork, *, account_id: str, limit: int = 100, after: str | None = None
 ) -> list[IssuedInvoice]:

@@ -1,13 +1,21 @@
-"""Use cases: operator keys (stored hashed, shown once)."""
+"""Use cases: operator keys (stored hashed, shown once), their last use, and
+revocation, which takes effect on the very next request in every process."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+from seatledger.domain.errors import NotFound
 from seatledger.domain.ids import new_id, new_token
+from seatledger.domain.names import check_display_name
 from seatledger.services.secrets import hash_token
 from seatledger.services.unit_of_work import UnitOfWork
+
+# A key's last use is written at most once per this much time (not once per
+# request: the access check's hot path calls with an operator key).
+LAST_USE_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -15,26 +23,68 @@ class OperatorKey:
     id: str
     name: str
     key: str | None = None  # only when just created
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None  # to within LAST_USE_PRECISION
+    revoked_at: datetime | None = None
+
+
+def _key(row: Any) -> OperatorKey:
+    return OperatorKey(
+        row.id,
+        row.name,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def create_operator_key(uow: UnitOfWork, *, name: str, at: datetime) -> OperatorKey:
+    name = check_display_name(name, field="name")
     key = new_token("slop")
     key_id = new_id("opk")
     with uow:
         uow.operator_keys.add(id=key_id, name=name, key_hash=hash_token(key), at=at)
         uow.commit()
-    return OperatorKey(key_id, name, key)
+    return OperatorKey(key_id, name, key, created_at=at)
 
 
 def ensure_operator_key(uow: UnitOfWork, *, key: str, name: str, at: datetime) -> None:
-    """Registers a key given by the environment (``SEATLEDGER_OPERATOR_KEY``)."""
+    """Registers a key given by the environment (``SEATLEDGER_OPERATOR_KEY``).
+    A revoked one stays revoked: it is found by its hash, not added again."""
     with uow:
         if uow.operator_keys.by_hash(hash_token(key)) is None:
             uow.operator_keys.add(id=new_id("opk"), name=name, key_hash=hash_token(key), at=at)
             uow.commit()
 
 
-def find_operator(uow: UnitOfWork, *, key: str) -> OperatorKey | None:
+def find_operator(uow: UnitOfWork, *, key: str, at: datetime) -> OperatorKey | None:
+    """The key's operator, unless unknown or revoked: one read by the unique
+    hash index on every request (never cached, so a revocation holds at once),
+    and a write of ``last_used_at`` only when the recorded one is a minute old."""
     with uow:
         row = uow.operator_keys.by_hash(hash_token(key))
-        return OperatorKey(row.id, row.name) if row else None
+        if row is None or row.revoked_at is not None:
+            return None
+        stale_from = at - LAST_USE_PRECISION
+        if row.last_used_at is None or row.last_used_at <= stale_from:
+            uow.operator_keys.record_use(row.id, at=at, stale_from=stale_from)
+            uow.commit()
+        return _key(row)
+
+
+def list_operator_keys(
+    uow: UnitOfWork, *, limit: int = 100, after: str | None = None
+) -> list[OperatorKey]:
+    with uow:
+        return [_key(r) for r in uow.operator_keys.list(limit=limit, after=after)]
+
+
+def revoke_operator_key(uow: UnitOfWork, *, key_id: str, at: datetime) -> OperatorKey:
+    """From now on the key is 401 everywhere; revoking it again changes nothing."""
+    with uow:
+        if uow.operator_keys.get(key_id) is None:
+            raise NotFound(f"operator key {key_id} not found", field="key_id")
+        uow.operator_keys.revoke(key_id, at=at)
+        row = uow.operator_keys.get(key_id)
+        uow.commit()
+    return _key(row)

@@ -210,3 +210,10 @@ def list_seat_requests(
 def get_seat_request(uow: UnitOfWork, *, request_id: str) -> SeatRequest:
     with uow:
         return _load_request(uow, request_id)
+
+
+def account_of_request(uow: UnitOfWork, *, request_id: str) -> str | None:
+    """The account a seat request belongs to; None for no such request."""
+    with uow:
+        request = uow.seat_requests.get(request_id)
+        return request.account_id if request else None

@@ -8,6 +8,11 @@ from sqlalchemy import Connection, Engine
 
 from seatledger.adapters.db import repositories as repo
 from seatledger.adapters.db import tables
+from seatledger.adapters.db.repositories.idempotency import (
+    IdempotencyClaim,
+    IdempotencyKeys,
+    IdempotencyKeyTaken,
+)
 from seatledger.domain.accounts import Account
 from seatledger.domain.errors import NotFound
 from seatledger.domain.parties import Party
@@ -22,12 +27,16 @@ _OWNED = {
 
 class UnitOfWork:
     """``with uow:`` opens a transaction; nothing is kept unless the use case
-    calls ``uow.commit()``. Enter it once per use case."""
+    calls ``uow.commit()``. Enter it once per use case.
+
+    ``idempotency``: the request's ``Idempotency-Key`` (entrypoints/api/idempotency.py),
+    claimed by the first commit, in the same transaction as the use case's effect."""
 
     conn: Connection
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, idempotency: IdempotencyClaim | None = None) -> None:
         self.engine = engine
+        self.idempotency = idempotency
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
@@ -51,6 +60,7 @@ class UnitOfWork:
         self.markers = repo.BillingMarkers(c)
         self.billing_states = repo.BillingStates(c)
         self.settings = repo.Settings(c)
+        self.idempotency_keys = IdempotencyKeys(c)
         self._seller: tuple[Party | None] | None = None  # (seller,) once read, None too
         return self
 
@@ -67,7 +77,18 @@ class UnitOfWork:
             self.conn.close()
 
     def commit(self) -> None:
+        """With an idempotency key not claimed yet, claims it first: if another
+        request's transaction claimed it, nothing of this one is kept and
+        IdempotencyKeyTaken is raised (that request's answer is this one's)."""
+        claim = self.idempotency
+        if claim is None or claim.taken:
+            self._tx.commit()
+            return
+        if not self.idempotency_keys.claim(claim):
+            self._tx.rollback()
+            raise IdempotencyKeyTaken(claim.key)
         self._tx.commit()
+        claim.taken = True
 
     def lock_account(self, account_id: str) -> Account:
         """Every write use case starts here (see tables.accounts.lock_version)."""

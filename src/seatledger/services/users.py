@@ -17,6 +17,7 @@ from seatledger.domain.users import (
     MEMBER,
     User,
     check_may_lose_seats,
+    check_owner_granted_by_owner,
     check_password,
     check_role,
     check_role_change,
@@ -103,11 +104,14 @@ def create_user(
     valid_to: Any = None,
     active: bool = True,
     add_license: bool = False,
+    by_owner: bool = True,
 ) -> UserResult:
+    """``by_owner``: the caller is an owner or an operator (only they create owners)."""
     email, key = normalize_email(email)
     first_name = check_person_name(first_name, field="first_name")
     last_name = check_person_name(last_name, field="last_name")
     check_role(role)
+    check_owner_granted_by_owner(None, role, by_owner=by_owner)
     department = check_display_name(department, field="department") if department else None
     valid_to_date = _check_valid_to(valid_to)
     with uow:
@@ -185,7 +189,10 @@ def update_user(
     last_name: Any = UNSET,
     department: Any = UNSET,
     add_license: bool = False,
+    by_owner: bool = True,
 ) -> UserResult:
+    """``by_owner``: the caller is an owner or an operator (only they change an
+    owner's role or make an owner)."""
     with uow:
         at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
@@ -202,6 +209,7 @@ def update_user(
         if valid_to is not UNSET:
             user.valid_to = _check_valid_to(valid_to)
         if role is not UNSET and role != user.role:
+            check_owner_granted_by_owner(user.role, role, by_owner=by_owner)
             check_role_change(
                 user, role, active_privileged=uow.users.count_active_privileged(account_id)
             )
@@ -306,10 +314,13 @@ def invite_user(
     actor: str,
     role: str = MEMBER,
     profile_id: str | None = None,
+    by_owner: bool = True,
 ) -> InvitationResult:
-    """An invited user takes no seat until it accepts (seed 001)."""
+    """An invited user takes no seat until it accepts (seed 001); only owners and
+    operators (``by_owner``) invite an owner."""
     email, key = normalize_email(email)
     check_role(role)
+    check_owner_granted_by_owner(None, role, by_owner=by_owner)
     with uow:
         account = uow.lock_account(account_id)
         at = account.time_at(at)

@@ -11,10 +11,8 @@ from sqlalchemy import Engine
 
 from seatledger.adapters.throttle import FailureThrottle
 from seatledger.clock import Clock, SystemClock
-from seatledger.entrypoints.api import problems
-from seatledger.entrypoints.api.auth import KeyCache
+from seatledger.entrypoints.api import idempotency, openapi, problems, roles
 from seatledger.entrypoints.api.deps import path_ids_well_formed
-from seatledger.entrypoints.api.idempotency import IdempotencyKeys
 from seatledger.entrypoints.api.limits import BodyLimits, RateLimiter, RateLimits
 from seatledger.entrypoints.api.routes import (
     access,
@@ -22,6 +20,7 @@ from seatledger.entrypoints.api.routes import (
     auth,
     billing,
     invoices_export,
+    operator_keys,
     seat_requests,
     settings,
     users,
@@ -66,12 +65,15 @@ def create_app(
         version="0.1.0",
         description="Seat licensing and billing engine: seats, ledger, access checks.",
         lifespan=lifespan if scheduler else None,
-        dependencies=[Depends(path_ids_well_formed)],
+        # Every route: ids well formed (404), then who may call it (roles.py).
+        dependencies=[Depends(path_ids_well_formed), Depends(roles.enforce)],
+        generate_unique_id_function=openapi.operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.scheduler = None
     app.state.engine = engine
     app.state.clock = clock
-    app.state.key_cache = KeyCache()
     app.state.rate_limiter = RateLimiter(rate_limits or RateLimits())
     app.state.sign_in_throttle = FailureThrottle(
         SIGN_IN_FAILURE_RATE, storage_url=(rate_limits or RateLimits()).storage_url
@@ -84,6 +86,9 @@ def create_app(
     for module in (accounts, users, auth, seat_requests, access, billing, invoices_export, what_if):
         app.include_router(module.router)
     app.include_router(settings.router)
-    app.add_middleware(IdempotencyKeys)  # inside BodyLimits: bodies it reads are bounded
+    app.include_router(operator_keys.router)
+    idempotency.install(app)
+    openapi.install(app)
+    roles.install(app)
     app.add_middleware(BodyLimits, routes=app.router.routes, refuse=problems.for_domain_error)
     return app

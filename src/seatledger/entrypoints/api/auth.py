@@ -9,8 +9,6 @@ change is seen at once by every server process.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from seatledger.domain.errors import Forbidden, Unauthorized
 from seatledger.services.auth import authenticate_token, is_user_token
 from seatledger.services.operator_keys import find_operator
-from seatledger.services.secrets import hash_token
 from seatledger.services.unit_of_work import UnitOfWork
 
 ROLE_RANK = {"member": 1, "admin": 2, "owner": 3}
@@ -46,27 +43,6 @@ class Principal:
         )
 
 
-class KeyCache:
-    """Recently verified key hashes, so the hot access-check path does not
-    read the key table on every call (entries live ``ttl`` seconds)."""
-
-    def __init__(self, ttl: float = 30.0) -> None:
-        self.ttl = ttl
-        self._items: dict[str, tuple[float, Principal]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key_hash: str) -> Principal | None:
-        with self._lock:
-            item = self._items.get(key_hash)
-            if item and item[0] > time.monotonic():
-                return item[1]
-            return None
-
-    def put(self, key_hash: str, principal: Principal) -> None:
-        with self._lock:
-            self._items[key_hash] = (time.monotonic() + self.ttl, principal)
-
-
 def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -76,8 +52,10 @@ def bearer_token(request: Request) -> str:
 
 
 async def authenticate(request: Request) -> Principal:
-    """Async so that a cached key costs no threadpool hop; a miss reads the
-    key table in the threadpool."""
+    """Neither kind of token is cached: each request reads its token's row (by
+    a unique index) in the threadpool, so a revoked operator key, like a
+    deactivated user, is refused by the next request in every process. The
+    price is one indexed read per request, also on the access-check path."""
     token = bearer_token(request)
     if is_user_token(token):
         holder = await run_in_threadpool(
@@ -89,27 +67,26 @@ async def authenticate(request: Request) -> Principal:
         return Principal(
             kind="user", id=holder.user_id, account_id=holder.account_id, role=holder.role
         )
-    cache: KeyCache = request.app.state.key_cache
-    key_hash = hash_token(token)
-    principal = cache.get(key_hash)
-    if principal is None:
-        operator = await run_in_threadpool(
-            find_operator, UnitOfWork(request.app.state.engine), key=token
-        )
-        if operator is None:
-            raise Unauthorized("unknown or revoked token")
-        principal = Principal(kind="operator", id=operator.id)
-        cache.put(key_hash, principal)
-    return principal
+    operator = await run_in_threadpool(
+        find_operator,
+        UnitOfWork(request.app.state.engine),
+        key=token,
+        at=request.app.state.clock.now(),
+    )
+    if operator is None:
+        raise Unauthorized("unknown or revoked token")
+    return Principal(kind="operator", id=operator.id)
 
 
-async def rate_counted(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)]
-) -> Principal:
+async def rate_counted(request: Request) -> Principal:
     """Every authenticated request counts against its token's rate (limits.py):
-    over it, 429. FastAPI runs this once per request however many dependencies
-    ask for the principal."""
-    request.app.state.rate_limiter.hit(principal.kind, principal.id)
+    over it, 429. Authenticated and counted once per request, however many ask:
+    the role check (roles.py) first, then the route's own dependencies."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await authenticate(request)
+        request.app.state.rate_limiter.hit(principal.kind, principal.id)
+        request.state.principal = principal
     return principal
 
 

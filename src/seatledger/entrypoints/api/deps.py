@@ -11,11 +11,14 @@ from fastapi import Depends, Query, Request
 
 from seatledger.domain.errors import InvalidInput, NotFound
 from seatledger.domain.ids import is_id, is_token
+from seatledger.entrypoints.api.idempotency import claim_of
 from seatledger.services.unit_of_work import UnitOfWork
 
 
 async def get_uow(request: Request) -> UnitOfWork:
-    return UnitOfWork(request.app.state.engine)
+    """The route's unit of work; with an ``Idempotency-Key`` its commit claims the
+    key in the same transaction as the effect (entrypoints/api/idempotency.py)."""
+    return UnitOfWork(request.app.state.engine, idempotency=claim_of(request))
 
 
 async def get_now(request: Request) -> datetime:

@@ -122,6 +122,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot parse as JSON: bad input, a 422
+            # naming the body like every other.
+            detail = "the body is not valid JSON"
+            return problem(422, "invalid-input", detail, code="invalid_input", field="body")
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "error")
         return problem(exc.status_code, slug, str(exc.detail))
 

@@ -8,7 +8,7 @@ the domain; here only types.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -40,6 +40,22 @@ from seatledger.domain.what_if import MAX_WHAT_IF_YEARS, WhatIf
 from seatledger.services.users import UserResult
 
 DecimalString = Annotated[StrictStr, Field(examples=["15.00"], max_length=40)]
+# Money and rates as the API answers them: decimal strings, never floats.
+DecimalOut = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["15.00"])]
+# The closed sets of values, one alias each (requests and answers): enums in OpenAPI.
+Policy = Literal["block", "inactive_when_full", "true_up", "auto_purchase", "metered"]
+ChargeTiming = Literal["immediate", "next_invoice"]
+Proration = Literal["day", "second"]
+BillingInterval = Literal["month", "quarter", "half_year", "year"]
+RenewalCapacity = Literal["carry", "in_use"]
+IncreaseApproval = Literal["automatic", "operator"]
+PaymentMethod = Literal["invoice", "card"]
+Role = Literal["owner", "admin", "member"]
+UserStatus = Literal["invited", "active", "inactive", "deleted"]
+SeatRequestStatus = Literal["pending", "scheduled", "applied", "rejected"]
+SeatRequestEffective = Literal["now", "renewal"]
+InvoiceStatus = Literal["draft", "issued", "paid", "void"]
+InvoiceType = Literal["invoice", "credit_note"]
 # NOTE: the calendar the engine computes in. Python's dates stop at the years 1
 # and 9999: an instant near either end overflows when moved to UTC or by a
 # billing period (a 500, found by tests/e2e/test_api_fuzz.py), so a date or an
@@ -121,7 +137,7 @@ class AccountCreate(In):
     tax_rate: DecimalString | None = Field(
         None, description='percentage string from "0" to "100": "20" is 20%'
     )
-    payment_method: Literal["invoice", "card"] = "invoice"
+    payment_method: PaymentMethod = "invoice"
     billing_email: StrictStr | None = None
     payment_terms_days: StrictInt = Field(30, description="due date = issue date + these days")
     locale: StrictStr = Field("en", description="for documents, e.g. en, de_DE", max_length=35)
@@ -137,7 +153,7 @@ class AccountUpdate(In):
     tax_rate: DecimalString | None = Field(
         None, description='percentage string from "0" to "100"; null removes the tax'
     )
-    payment_method: Literal["invoice", "card"] | None = None
+    payment_method: PaymentMethod | None = None
     billing_email: StrictStr | None = None
     payment_terms_days: StrictInt | None = None
     locale: StrictStr | None = Field(None, max_length=35)
@@ -149,7 +165,7 @@ class AccountPublic(BaseModel):
     name: str
     currency: str
     tax_rate: str | None
-    payment_method: str
+    payment_method: PaymentMethod
     billing_email: str | None
     payment_terms_days: int
     locale: str
@@ -183,9 +199,9 @@ class PoolTermsIn(In):
     unit_price: DecimalString = Field(
         description=f"per seat and billing interval, at most {MAX_UNIT_PRICE}"
     )
-    policy: Literal["block", "inactive_when_full", "true_up", "auto_purchase", "metered"]
-    charge_timing: Literal["immediate", "next_invoice"] = "immediate"
-    proration: Literal["day", "second"] = "day"
+    policy: Policy
+    charge_timing: ChargeTiming = "immediate"
+    proration: Proration = "day"
 
 
 class ContractCreate(In):
@@ -193,14 +209,14 @@ class ContractCreate(In):
         description=f"at most {MAX_YEARS_BEFORE_NOW} years before the account's today"
     )
     end_date: DateString | None = Field(None, description="the last day, inclusive")
-    billing_interval: Literal["month", "quarter", "half_year", "year"]
+    billing_interval: BillingInterval
     billing_anchor: DateString | None = Field(
         None, description="the day periods are anchored on (default: the start)"
     )
     trial_end: DateString | None = Field(None, description="the first day billed")
-    renewal_capacity: Literal["carry", "in_use"] = "carry"
+    renewal_capacity: RenewalCapacity = "carry"
     minimum_spend: DecimalString | None = Field(None, description="per billing period")
-    increase_approval: Literal["automatic", "operator"] = "automatic"
+    increase_approval: IncreaseApproval = "automatic"
     pools: list[PoolTermsIn] = Field(max_length=MAX_POOLS)
 
 
@@ -208,10 +224,10 @@ class PoolTermsPublic(BaseModel):
     module: str
     capacity: int | None
     minimum: int
-    unit_price: str
-    policy: str
-    charge_timing: str
-    proration: str
+    unit_price: DecimalOut
+    policy: Policy
+    charge_timing: ChargeTiming
+    proration: Proration
 
 
 class ContractPublic(BaseModel):
@@ -220,12 +236,12 @@ class ContractPublic(BaseModel):
     version: int
     start_date: date
     end_date: date | None
-    billing_interval: str
+    billing_interval: BillingInterval
     billing_anchor: date | None
     trial_end: date | None
-    renewal_capacity: str
-    minimum_spend: str | None
-    increase_approval: str
+    renewal_capacity: RenewalCapacity
+    minimum_spend: DecimalOut | None
+    increase_approval: IncreaseApproval
     pools: list[PoolTermsPublic]
 
     @classmethod
@@ -259,20 +275,24 @@ class ContractPublic(BaseModel):
         )
 
 
-class PoolPublic(BaseModel):
+class PoolCounts(BaseModel):
+    """A pool as admins see it: seat counts, no price (PRODUCT.md §2 rule 5).
+    Extra fields are refused, so a price can never leak into this answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
     module: str
     capacity: int | None
     minimum: int
     in_use: int
     available: int | None
     additional: int
-    policy: str
-    charge_timing: str
-    proration: str
-    unit_price: str | None = None
+    policy: Policy
+    charge_timing: ChargeTiming
+    proration: Proration
 
     @classmethod
-    def of(cls, p: Pool, currency: str, *, with_price: bool) -> PoolPublic:
+    def of(cls, p: Pool) -> PoolCounts:
         s = p.state
         return cls(
             module=p.module,
@@ -284,7 +304,18 @@ class PoolPublic(BaseModel):
             policy=p.policy,
             charge_timing=p.charge_timing,
             proration=p.proration,
-            unit_price=format_amount(p.unit_price, currency) if with_price else None,
+        )
+
+
+class PoolPublic(PoolCounts):
+    """A pool as owners and operators see it: the counts and the unit price."""
+
+    unit_price: DecimalOut
+
+    @classmethod
+    def priced(cls, p: Pool, currency: str) -> PoolPublic:
+        return cls(
+            **PoolCounts.of(p).model_dump(), unit_price=format_amount(p.unit_price, currency)
         )
 
 
@@ -332,7 +363,7 @@ class UserCreate(In):
     email: StrictStr
     first_name: StrictStr
     last_name: StrictStr
-    role: Literal["owner", "admin", "member"] = "member"
+    role: Role = "member"
     department: StrictStr | None = None
     profile_id: StrictStr | None = None
     workspace_ids: list[StrictStr] | None = None
@@ -342,7 +373,7 @@ class UserCreate(In):
 
 
 class UserUpdate(In):
-    role: Literal["owner", "admin", "member"] | None = None
+    role: Role | None = None
     profile_id: StrictStr | None = None
     workspace_ids: list[StrictStr] | None = None
     valid_to: StrictStr | None = None
@@ -363,8 +394,8 @@ class UserPublic(BaseModel):
     first_name: str
     last_name: str
     department: str | None
-    role: str
-    status: str
+    role: Role
+    status: UserStatus
     profile_id: str | None
     workspace_ids: list[str]
     valid_to: date | None
@@ -400,7 +431,7 @@ class UserCreated(UserPublic):
 class InvitationCreate(In):
     email: StrictStr
     workspace_id: StrictStr
-    role: Literal["owner", "admin", "member"] = "member"
+    role: Role = "member"
     profile_id: StrictStr | None = None
 
 
@@ -437,7 +468,25 @@ class CallerOut(BaseModel):
     kind: Literal["operator", "user"]
     id: str
     account_id: str | None = None
-    role: Literal["owner", "admin", "member"] | None = None
+    role: Role | None = None
+
+
+class OperatorKeyCreate(In):
+    name: StrictStr
+
+
+class OperatorKeyPublic(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        None, description="the key's last use, to within a minute; null if never used"
+    )
+    revoked_at: datetime | None = None
+
+
+class OperatorKeyCreated(OperatorKeyPublic):
+    key: str = Field(description="the key itself, shown only this once")
 
 
 class TokenOut(BaseModel):
@@ -461,9 +510,9 @@ class SeatRequestPublic(BaseModel):
     from_capacity: int
     target_capacity: int
     delta: int
-    status: str
+    status: SeatRequestStatus
     message: str
-    effective: str | None
+    effective: SeatRequestEffective | None
     reason: str | None
     created_at: datetime | None
     decided_at: datetime | None
@@ -489,7 +538,7 @@ class SeatRequestPublic(BaseModel):
 
 
 class ApproveIn(In):
-    effective: Literal["now", "renewal"] = "renewal"
+    effective: SeatRequestEffective = "renewal"
     reason: StrictStr | None = None
 
 
@@ -518,8 +567,8 @@ class LinePublic(BaseModel):
     module: str | None
     description: str
     quantity: int
-    unit_price: str
-    amount: str
+    unit_price: DecimalOut
+    amount: DecimalOut
     period_start: date | None
     period_end: date | None
 
@@ -527,18 +576,18 @@ class LinePublic(BaseModel):
 class InvoicePublic(BaseModel):
     id: str | None
     number: str | None
-    type: str
+    type: InvoiceType
     kind: str
     account_id: str
-    status: str
+    status: InvoiceStatus
     issued_at: datetime
     period_start: date | None
     period_end: date | None
     currency: str
     lines: list[LinePublic]
-    subtotal: str
-    tax: str
-    total: str
+    subtotal: DecimalOut
+    tax: DecimalOut
+    total: DecimalOut
     credited_invoice_id: str | None = None
     credited_invoice_number: str | None = None
     reason: str | None = None
@@ -546,7 +595,7 @@ class InvoicePublic(BaseModel):
     seller: PartyPublic | None = None
     buyer: PartyPublic | None = None
     due_date: date | None = Field(None, description="issue date + payment_terms_days")
-    payment_method: str | None = None
+    payment_method: PaymentMethod | None = None
     payment_terms_days: int | None = None
     locale: str | None = None
     tax_rate: str | None = Field(None, description='percentage string: "19" is 19%')
@@ -709,3 +758,46 @@ class WhatIfOut(BaseModel):
             what_if=[InvoicePublic.of(d, account_id=account_id) for d in w.what_if],
             difference=format_amount(w.difference, w.currency),
         )
+
+
+# --- lists and problems -----------------------------------------------------
+_Item = TypeVar("_Item")
+
+
+class Page(BaseModel, Generic[_Item]):
+    """One page of a list; ``next_cursor`` (null on the last page) asks for the next
+    one as ``?cursor=``."""
+
+    data: list[_Item]
+    next_cursor: str | None
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error, as application/problem+json (RFC 9457)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://seatledger.dev/problems/not-found"])
+    title: str
+    status: int
+    detail: str
+    code: str | None = Field(None, description="the machine-readable reason")
+    field: str | None = Field(None, description="the input at fault")
+    errors: list[FieldProblem] | None = Field(None, description="every invalid field (422)")
+    retry_after: int | None = Field(None, description="seconds to wait (429)")
+
+
+class SeatLimitProblem(Problem):
+    """A seat refused (409, ``type`` ending in ``/seat-limit-reached``), with the
+    pool's numbers."""
+
+    module: str
+    capacity: int | None
+    in_use: int
+    available: int | None
+    policy: Policy

@@ -369,3 +369,35 @@ class OperatorKeys:
         return self.conn.execute(
             select(t.operator_keys).where(t.operator_keys.c.key_hash == key_hash)
         ).first()
+
+    def get(self, key_id: str) -> Any:
+        return self.conn.execute(
+            select(t.operator_keys).where(t.operator_keys.c.id == key_id)
+        ).first()
+
+    def list(self, *, limit: int, after: str | None = None) -> list[Any]:
+        q = select(t.operator_keys).order_by(t.operator_keys.c.id).limit(limit)
+        if after is not None:
+            q = q.where(t.operator_keys.c.id > after)
+        return list(self.conn.execute(q))
+
+    def revoke(self, key_id: str, *, at: datetime) -> None:
+        self.conn.execute(
+            update(t.operator_keys)
+            .where(t.operator_keys.c.id == key_id, t.operator_keys.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
+    def record_use(self, key_id: str, *, at: datetime, stale_from: datetime) -> None:
+        """Sets ``last_used_at`` if the recorded one is ``stale_from`` or older:
+        of processes racing to record one minute's use, one writes."""
+        c = t.operator_keys.c
+        self.conn.execute(
+            update(t.operator_keys)
+            .where(
+                c.id == key_id,
+                c.revoked_at.is_(None),
+                (c.last_used_at.is_(None)) | (c.last_used_at <= stale_from),
+            )
+            .values(last_used_at=at)
+        )

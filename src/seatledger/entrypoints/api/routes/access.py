@@ -14,7 +14,7 @@ router = APIRouter(prefix="/v1", tags=["access"])
 
 
 @router.post("/access/check", response_model=AccessCheckOut)
-async def check(body: AccessCheckIn, uow: Uow, now: Now, _: Operator) -> AccessCheckOut:
+async def check_access(body: AccessCheckIn, uow: Uow, now: Now, _: Operator) -> AccessCheckOut:
     # NOTE: async with one threadpool hop for the database read (the hot path).
     answer = await run_in_threadpool(
         access.check_access,

@@ -12,6 +12,8 @@ from seatledger.entrypoints.api.schemas import (
     AccountUpdate,
     ContractCreate,
     ContractPublic,
+    Page,
+    PoolCounts,
     PoolPublic,
     ProfileCreate,
     ProfilePublic,
@@ -48,7 +50,7 @@ def update_account(account_id: str, body: AccountUpdate, uow: Uow, _: Operator) 
     return AccountPublic.of(accounts.update_account(uow, account_id=account_id, **given))
 
 
-@router.get("/accounts")
+@router.get("/accounts", response_model=Page[AccountPublic])
 def list_accounts(uow: Uow, page: Paging, _: Operator) -> dict:  # type: ignore[type-arg]
     items = accounts.list_accounts(uow, limit=page.limit + 1, after=page.after)
     return page.respond([AccountPublic.of(a) for a in items], [a.id for a in items])
@@ -86,22 +88,26 @@ def create_contract(
     return ContractPublic.of(contract, currency)
 
 
-@router.get("/accounts/{account_id}/contracts")
+@router.get("/accounts/{account_id}/contracts", response_model=Page[ContractPublic])
 def list_contracts(account_id: str, uow: Uow, _: Operator) -> dict:  # type: ignore[type-arg]
     currency = accounts.get_account(uow, account_id=account_id).currency
     items = accounts.list_contracts(uow, account_id=account_id)
     return {"data": [ContractPublic.of(c, currency) for c in items], "next_cursor": None}
 
 
-@router.get("/accounts/{account_id}/pools")
-def list_pools(account_id: str, uow: Uow, principal: AdminOrAbove) -> dict:  # type: ignore[type-arg]
-    currency = accounts.get_account(uow, account_id=account_id).currency
-    with_price = principal.may_act_on(account_id, "owner")
+@router.get("/accounts/{account_id}/pools", response_model=Page[PoolPublic] | Page[PoolCounts])
+def list_pools(
+    account_id: str, uow: Uow, principal: AdminOrAbove
+) -> Page[PoolPublic] | Page[PoolCounts]:
+    """Owners and operators get each pool with its unit_price; admins the counts
+    only, as another model (PRODUCT.md §2 rule 5)."""
     items = access.list_pools(uow, account_id=account_id)
-    return {
-        "data": [PoolPublic.of(p, currency, with_price=with_price) for p in items],
-        "next_cursor": None,
-    }
+    if not principal.may_act_on(account_id, "owner"):
+        return Page[PoolCounts](data=[PoolCounts.of(p) for p in items], next_cursor=None)
+    currency = accounts.get_account(uow, account_id=account_id).currency
+    return Page[PoolPublic](
+        data=[PoolPublic.priced(p, currency) for p in items], next_cursor=None
+    )
 
 
 @router.post(
@@ -117,7 +123,7 @@ def create_workspace(
     )
 
 
-@router.get("/accounts/{account_id}/workspaces")
+@router.get("/accounts/{account_id}/workspaces", response_model=Page[WorkspacePublic])
 def list_workspaces(account_id: str, uow: Uow, _: AdminOrAbove) -> dict:  # type: ignore[type-arg]
     items = accounts.list_workspaces(uow, account_id=account_id)
     return {"data": [WorkspacePublic.of(w) for w in items], "next_cursor": None}
@@ -138,7 +144,7 @@ def create_profile(
     )
 
 
-@router.get("/accounts/{account_id}/profiles")
+@router.get("/accounts/{account_id}/profiles", response_model=Page[ProfilePublic])
 def list_profiles(account_id: str, uow: Uow, _: AdminOrAbove) -> dict:  # type: ignore[type-arg]
     items = accounts.list_profiles(uow, account_id=account_id)
     return {"data": [ProfilePublic.of(p) for p in items], "next_cursor": None}

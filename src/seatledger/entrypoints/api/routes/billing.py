@@ -7,7 +7,6 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from seatledger.domain.errors import NotFound
 from seatledger.entrypoints.api.auth import CurrentPrincipal, Operator, OwnerOrAbove
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.routes import invoices_export
@@ -18,6 +17,7 @@ from seatledger.entrypoints.api.schemas import (
     ClockIn,
     ClockOut,
     InvoicePublic,
+    Page,
     VoidIn,
 )
 from seatledger.services import billing, invoices
@@ -27,7 +27,9 @@ router = APIRouter(prefix="/v1", tags=["billing"])
 
 
 @router.post("/billing-runs", response_model=BillingRunOut)
-def billing_run(uow: Uow, now: Now, _: Operator, body: BillingRunIn | None = None) -> BillingRunOut:
+def start_billing_run(
+    uow: Uow, now: Now, _: Operator, body: BillingRunIn | None = None
+) -> BillingRunOut:
     as_of = (body.as_of if body else None) or now
     result = billing.run_billing(lambda: UnitOfWork(uow.engine), as_of=as_of, now=now)
     return BillingRunOut(
@@ -51,7 +53,9 @@ def move_clock(account_id: str, body: ClockIn, uow: Uow, _: Operator) -> ClockOu
 
 
 @router.get(
-    "/accounts/{account_id}/invoices", response_model=None, responses=invoices_export.CSV_RESPONSES
+    "/accounts/{account_id}/invoices",
+    response_model=Page[InvoicePublic],
+    responses=invoices_export.CSV_RESPONSES,
 )
 def list_invoices(
     account_id: str,
@@ -71,7 +75,9 @@ def list_invoices(
 
 
 @router.get("/accounts/{account_id}/invoices/upcoming", response_model=InvoicePublic | None)
-def upcoming(account_id: str, uow: Uow, now: Now, _: OwnerOrAbove) -> InvoicePublic | JSONResponse:
+def get_upcoming_invoice(
+    account_id: str, uow: Uow, now: Now, _: OwnerOrAbove
+) -> InvoicePublic | JSONResponse:
     draft = billing.upcoming(uow, account_id=account_id, at=now)
     if draft is None:
         return JSONResponse(None, status_code=200)
@@ -82,24 +88,22 @@ def upcoming(account_id: str, uow: Uow, now: Now, _: OwnerOrAbove) -> InvoicePub
     "/invoices/{invoice_id}", response_model=InvoicePublic, responses=invoices_export.PDF_RESPONSES
 )
 def get_invoice(
-    invoice_id: str, uow: Uow, now: Now, principal: CurrentPrincipal, request: Request
+    invoice_id: str, uow: Uow, now: Now, _: CurrentPrincipal, request: Request
 ) -> InvoicePublic | Response:
+    # roles.py has answered another account's invoice 404 already.
     invoice = invoices.get_invoice(uow, invoice_id=invoice_id)
-    if not principal.may_act_on(invoice.account_id, "owner"):
-        # NOTE: another account's id is 404, as if unknown (API.md conventions).
-        raise NotFound(f"invoice {invoice_id} not found", field="invoice_id")
     if invoices_export.wants(request, invoices_export.PDF):
         return invoices_export.invoice_pdf_response(uow, invoice, now)
     return InvoicePublic.of(invoice)
 
 
 @router.post("/invoices/{invoice_id}/mark-paid", response_model=InvoicePublic)
-def mark_paid(invoice_id: str, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
+def mark_invoice_paid(invoice_id: str, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
     return InvoicePublic.of(invoices.mark_paid(uow, invoice_id=invoice_id, at=now))
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoicePublic)
-def void(invoice_id: str, body: VoidIn, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
+def void_invoice(invoice_id: str, body: VoidIn, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
     """Only while unpaid; the reason is kept with the invoice and shown with it."""
     return InvoicePublic.of(
         invoices.void_invoice(uow, invoice_id=invoice_id, reason=body.reason, at=now)

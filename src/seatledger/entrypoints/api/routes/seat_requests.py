@@ -11,6 +11,7 @@ from seatledger.entrypoints.api.auth import Operator, OwnerOrAbove
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.schemas import (
     ApproveIn,
+    Page,
     RejectIn,
     SeatRequestCreate,
     SeatRequestPublic,
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["seat requests"])
     status_code=status.HTTP_201_CREATED,
     response_model=SeatRequestPublic,
 )
-def request_change(
+def request_seat_change(
     account_id: str, body: SeatRequestCreate, uow: Uow, now: Now, principal: OwnerOrAbove
 ) -> JSONResponse | SeatRequestPublic:
     result = seat_requests.request_seat_change(
@@ -43,8 +44,8 @@ def request_change(
     return out
 
 
-@router.get("/accounts/{account_id}/seat-requests")
-def list_account_requests(
+@router.get("/accounts/{account_id}/seat-requests", response_model=Page[SeatRequestPublic])
+def list_account_seat_requests(
     account_id: str,
     uow: Uow,
     page: Paging,
@@ -59,8 +60,8 @@ def list_account_requests(
     return page.respond([SeatRequestPublic.of(r) for r in items], [r.id for r in items])
 
 
-@router.get("/seat-requests")
-def list_requests(
+@router.get("/seat-requests", response_model=Page[SeatRequestPublic])
+def list_seat_requests(
     uow: Uow,
     page: Paging,
     _: Operator,
@@ -75,7 +76,7 @@ def list_requests(
 
 
 @router.post("/seat-requests/{request_id}/approve", response_model=SeatRequestPublic)
-def approve(
+def approve_seat_request(
     request_id: str, uow: Uow, now: Now, principal: Operator, body: ApproveIn | None = None
 ) -> SeatRequestPublic:
     body = body or ApproveIn()
@@ -87,7 +88,7 @@ def approve(
 
 
 @router.post("/seat-requests/{request_id}/reject", response_model=SeatRequestPublic)
-def reject(
+def reject_seat_request(
     request_id: str, body: RejectIn, uow: Uow, now: Now, principal: Operator
 ) -> SeatRequestPublic:
     return SeatRequestPublic.of(

@@ -6,13 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from seatledger.entrypoints.api.auth import AdminOrAbove
+from seatledger.entrypoints.api.auth import AdminOrAbove, CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
+from seatledger.entrypoints.api.roles import may_manage_owners
 from seatledger.entrypoints.api.schemas import (
     ActivateIn,
     InvitationAccept,
     InvitationCreate,
     InvitationPublic,
+    Page,
     SetupIn,
     UserCreate,
     UserCreated,
@@ -31,12 +33,17 @@ def create_user(
     account_id: str, body: UserCreate, uow: Uow, now: Now, principal: AdminOrAbove
 ) -> UserCreated:
     result = users.create_user(
-        uow, account_id=account_id, at=now, actor=principal.actor, **body.model_dump()
+        uow,
+        account_id=account_id,
+        at=now,
+        actor=principal.actor,
+        by_owner=may_manage_owners(principal, account_id),
+        **body.model_dump(),
     )
     return UserCreated(**UserPublic.of(result).model_dump(), setup_token=result.setup_token)
 
 
-@router.get("/accounts/{account_id}/users")
+@router.get("/accounts/{account_id}/users", response_model=Page[UserPublic])
 def list_users(
     account_id: str,
     uow: Uow,
@@ -59,7 +66,8 @@ def list_users(
 
 
 @router.get("/accounts/{account_id}/users/{user_id}", response_model=UserPublic)
-def get_user(account_id: str, user_id: str, uow: Uow, _: AdminOrAbove) -> UserPublic:
+def get_user(account_id: str, user_id: str, uow: Uow, _: CurrentPrincipal) -> UserPublic:
+    """Admins read any user of the account, a member only itself (roles.py)."""
     return UserPublic.of(users.get_user(uow, account_id=account_id, user_id=user_id))
 
 
@@ -70,7 +78,13 @@ def update_user(
     changes = body.model_dump(exclude_unset=True)
     return UserPublic.of(
         users.update_user(
-            uow, account_id=account_id, user_id=user_id, at=now, actor=principal.actor, **changes
+            uow,
+            account_id=account_id,
+            user_id=user_id,
+            at=now,
+            actor=principal.actor,
+            by_owner=may_manage_owners(principal, account_id),
+            **changes,
         )
     )
 
@@ -123,11 +137,16 @@ def delete_user(
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationPublic,
 )
-def invite(
+def invite_user(
     account_id: str, body: InvitationCreate, uow: Uow, now: Now, principal: AdminOrAbove
 ) -> InvitationPublic:
     inv = users.invite_user(
-        uow, account_id=account_id, at=now, actor=principal.actor, **body.model_dump()
+        uow,
+        account_id=account_id,
+        at=now,
+        actor=principal.actor,
+        by_owner=may_manage_owners(principal, account_id),
+        **body.model_dump(),
     )
     return InvitationPublic(
         id=inv.id, token=inv.token, expires_at=inv.expires_at, user_id=inv.user.id
@@ -135,7 +154,7 @@ def invite(
 
 
 @router.post("/invitations/{token}/accept", response_model=UserPublic)
-def accept(token: str, body: InvitationAccept, uow: Uow, now: Now) -> UserPublic:
+def accept_invitation(token: str, body: InvitationAccept, uow: Uow, now: Now) -> UserPublic:
     """Anyone holding the token; no bearer token needed."""
     return UserPublic.of(users.accept_invitation(uow, token=token, at=now, **body.model_dump()))
 
