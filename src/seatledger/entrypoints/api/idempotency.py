@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -161,7 +162,7 @@ class IdempotencyKeys:
 async def _replay(
     claim: IdempotencyClaim,
     kept: KeptKey | None,
-    engine: Any,
+    engine: Engine,
     scope: Scope,
     receive: Receive,
     send: Send,
