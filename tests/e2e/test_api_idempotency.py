@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 
+from seatledger.adapters.db.repositories.idempotency import IdempotencyClaim
+from seatledger.entrypoints.api import idempotency
 from seatledger.entrypoints.scheduler import BillingScheduler
-from seatledger.services.operator_keys import create_operator_key
+from seatledger.services.operator_keys import create_operator_key, find_operator
 from seatledger.services.unit_of_work import UnitOfWork
 
 HEADER = "Idempotency-Key"
@@ -233,3 +235,33 @@ def test_the_scheduler_purges_keys_after_24_hours_and_keeps_younger_ones(api, en
     )
     assert (young_again.status_code, young_again.content) == (201, young_first.content)
     assert young_again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_key_whose_change_was_kept_but_whose_answer_was_lost_is_409_and_never_run_again(
+    api, engine, monkeypatch
+):
+    # The process died between the effect's commit (which claimed the key) and
+    # storing its answer: running the request again would repeat the effect.
+    monkeypatch.setattr(idempotency, "ANSWER_WAIT_SECONDS", 0.2)
+    body = b'{"name": "Acme", "currency": "EUR"}'
+    operator = find_operator(UnitOfWork(engine), key=api.key, at=api.clock.now())
+    assert operator is not None
+    claim = IdempotencyClaim(
+        caller=f"operator:{operator.id}",
+        key="lost-answer",
+        fingerprint=idempotency.fingerprint(
+            {"method": "POST", "path": "/v1/accounts", "query_string": b""}, body
+        ),
+        at=api.clock.now(),
+    )
+    with UnitOfWork(engine, idempotency=claim) as uow:
+        uow.commit()
+
+    retry = api.client.post(
+        "/v1/accounts",
+        content=body,
+        headers={HEADER: "lost-answer", "content-type": "application/json"},
+    )
+
+    api.problem(retry, 409, field=HEADER)
+    assert _accounts(api) == []
