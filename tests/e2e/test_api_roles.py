@@ -136,11 +136,14 @@ class World:
             role: api.create_user(self.a, f"{role}@a.example.com", role=role)["id"]
             for role in ("owner", "admin", "member")
         }
-        other_owner = api.create_user(self.b, "owner@b.example.com", role="owner")["id"]
+        self.other_users = {
+            role: api.create_user(self.b, f"{role}@b.example.com", role=role)["id"]
+            for role in ("owner", "admin", "member")
+        }
         # Each user caller as (account, user), so a fresh token can be minted.
         self.holders = {
             **{role: (self.a, user_id) for role, user_id in self.users.items()},
-            "other owner": (self.b, other_owner),
+            **{f"other {role}": (self.b, u) for role, u in self.other_users.items()},
         }
         self.clients = {
             "anonymous": api.anonymous,
@@ -185,17 +188,19 @@ class World:
         """A fresh member of A for each call on a user route (calls deactivate and delete it)."""
         return self.api.create_user(self.a)["id"]
 
-    def url(self, path: str) -> str:
+    def url(self, path: str, user_id: str | None = None) -> str:
+        """``path`` with account A's ids; ``user_id`` None: a fresh user of A."""
+        if "{user_id}" in path:
+            path = path.replace("{user_id}", user_id or self.target_user())
         return (
             path.replace("{account_id}", self.a)
-            .replace("{user_id}", self.target_user() if "{user_id}" in path else "")
             .replace("{request_id}", self.request)
             .replace("{invoice_id}", self.invoice)
             .replace("{token}", self.invitation)
             .replace("{key_id}", self.spare_operator_key() if "{key_id}" in path else "")
         )
 
-    def call(self, caller: str, method: str, path: str) -> int:
+    def call(self, caller: str, method: str, path: str, user_id: str | None = None) -> int:
         client = self.clients[caller]
         if (method, path) == ("DELETE", "/v1/auth/token") and caller in self.holders:
             # Signing out ends the token: sign out a fresh one of the same user.
@@ -203,7 +208,7 @@ class World:
         # An empty JSON object: an allowed caller gets past the role check to a
         # 2xx, or to a 422 for the body (the role check comes before the body).
         body = {} if method in ("POST", "PUT", "PATCH") else None
-        return client.request(method, self.url(path), json=body).status_code
+        return client.request(method, self.url(path, user_id), json=body).status_code
 
 
 def test_every_route_answers_each_role_as_api_md_says(api):
