@@ -11,6 +11,7 @@ from seatledger.entrypoints.api.schemas import (
     OperatorKeyCreate,
     OperatorKeyCreated,
     OperatorKeyPublic,
+    Page,
 )
 from seatledger.services import operator_keys
 from seatledger.services.operator_keys import OperatorKey
@@ -38,7 +39,7 @@ def create_operator_key(
     return OperatorKeyCreated(**_public(key).model_dump(), key=key.key)
 
 
-@router.get("/operator-keys")
+@router.get("/operator-keys", response_model=Page[OperatorKeyPublic])
 def list_operator_keys(uow: Uow, page: Paging, _: Operator) -> dict:  # type: ignore[type-arg]
     keys = operator_keys.list_operator_keys(uow, limit=page.limit + 1, after=page.after)
     return page.respond([_public(k) for k in keys], [k.id for k in keys])
