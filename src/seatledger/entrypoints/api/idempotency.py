@@ -47,8 +47,8 @@ from seatledger.adapters.db.repositories.idempotency import (
     IdempotencyKeyTaken,
     KeptKey,
 )
-from seatledger.domain.errors import Conflict, DomainError, InvalidInput
-from seatledger.entrypoints.api.auth import authenticate
+from seatledger.domain.errors import Conflict, InvalidInput, Unauthorized
+from seatledger.entrypoints.api.auth import rate_counted
 from seatledger.services import idempotency
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -112,11 +112,12 @@ class IdempotencyKeys:
                 field=HEADER,
             )
         try:
-            principal = await authenticate(request)
-        except DomainError:
+            # Authenticated and counted against its rate once: the route reuses it.
+            principal = await rate_counted(request)
+        except Unauthorized:
             # No caller to scope the key to: the route refuses the request itself.
-            # (Any other error, a database one, is answered as such: a key is never
-            # ignored for a caller who may be valid.)
+            # (Any other error, a rate or a database one, is answered as such: a key
+            # is never ignored for a caller who may be valid.)
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
