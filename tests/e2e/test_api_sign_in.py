@@ -89,6 +89,7 @@ def test_an_unknown_email_and_a_wrong_password_get_the_same_401(api):
         _sign_in(api, account_id, "nobody@example.com"),
         _sign_in(api, account_id, "nopassword@example.com"),
         _sign_in(api, other_account, "ada@example.com"),
+        _sign_in(api, "acc_\x00' OR 1=1", "ada@example.com"),
     ]
 
     bodies = [api.problem(a, 401) for a in answers]

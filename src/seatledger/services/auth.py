@@ -10,7 +10,7 @@ from typing import Protocol
 
 from seatledger.domain.accounts import account_time
 from seatledger.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from seatledger.domain.ids import new_id, new_token
+from seatledger.domain.ids import is_id, new_id, new_token
 from seatledger.domain.names import normalize_email
 from seatledger.domain.tokens import (
     DEFAULT_TOKEN_LIFETIME,
@@ -134,7 +134,9 @@ def sign_in(
     attempt = f"{account_id}:{email_key}"
     throttle.check(attempt)
     with uow:
-        account = uow.accounts.get(account_id)
+        # NOTE: an account id of no id's form names no account: no query (a NUL
+        # would make PostgreSQL refuse it), the same 401 as an unknown one.
+        account = uow.accounts.get(account_id) if is_id(account_id) else None
         user = uow.users.by_email(account_id, email_key) if account else None
         stored = uow.users.password_hash(user.id) if user else None
         verified = verify_password(password, stored)  # always: the same time for all
