@@ -115,3 +115,20 @@ def test_the_rates_of_several_processes_add_up_in_redis() -> None:
     with pytest.raises(RateLimited) as refused:
         second.hit("user", token)
     assert refused.value.extra["retry_after"] >= 1
+
+
+def test_a_user_token_while_the_rate_counter_is_unreachable_is_503_with_retry_after(
+    api: Api,
+) -> None:
+    account_id = api.account_with_pools(api.terms("console", 5))
+    user = _user_client(api, account_id)
+    api.allow_server_errors = True  # the 503 is the point
+    # Nothing listens on port 9 (discard): every count fails.
+    api.app.state.rate_limiter = RateLimiter(
+        RateLimits(user="3/minute", storage_url="redis://127.0.0.1:9")
+    )
+    refused = user.get(f"/v1/accounts/{account_id}/users")
+    api.problem(refused, 503, type_suffix="/unavailable")
+    assert int(refused.headers["retry-after"]) >= 1
+    # Operator keys have no rate, so they do not need the counter.
+    api.ok(api.client.get(f"/v1/accounts/{account_id}/users"))

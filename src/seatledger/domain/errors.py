@@ -103,3 +103,9 @@ class RateLimited(DomainError):
     """A caller over its request rate (429); ``retry_after`` is in seconds."""
 
     code = "rate_limited"
+
+
+class Unavailable(DomainError):
+    """Something the request needs is unreachable for now (503): retry later."""
+
+    code = "unavailable"

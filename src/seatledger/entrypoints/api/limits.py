@@ -20,11 +20,13 @@ from fastapi.routing import iter_route_contexts
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from redis import RedisError
 
 from seatledger.domain.errors import (
     BodyTooLarge,
     DomainError,
     RateLimited,
+    Unavailable,
     UnsupportedMediaType,
 )
 
@@ -82,11 +84,17 @@ class RateLimiter:
         self._limiter = MovingWindowRateLimiter(storage_from_string(rates.storage_url))
 
     def hit(self, kind: str, token_id: str) -> None:
-        """Count one request of the token; over its rate, RateLimited."""
+        """Count one request of the token; over its rate, RateLimited; with
+        Redis unreachable, Unavailable."""
         item = self._items.get(kind)
         if item is None:
             return
-        if self._limiter.hit(item, kind, token_id):
+        try:
+            allowed = self._limiter.hit(item, kind, token_id)
+        except RedisError as exc:
+            # No count, no answer: a 503 the client retries, never an uncounted pass.
+            raise Unavailable("the rate counter (Redis) is unavailable; retry later") from exc
+        if allowed:
             return
         reset_at = self._limiter.get_window_stats(item, kind, token_id).reset_time
         raise RateLimited(

@@ -36,6 +36,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.BodyTooLarge.code: 413,
     errors.UnsupportedMediaType.code: 415,
     errors.RateLimited.code: 429,
+    errors.Unavailable.code: 503,
 }
 TITLES = {
     401: "Unauthorized",
@@ -93,6 +94,8 @@ def for_domain_error(exc: errors.DomainError) -> JSONResponse:
     )
     if isinstance(exc, errors.RateLimited):
         response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    elif status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
