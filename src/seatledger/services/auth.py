@@ -155,10 +155,10 @@ def sign_in(
 
 
 def authenticate_token(uow: UnitOfWork, *, token: str, at: datetime) -> TokenUser:
-    """One read (the token with its user and account); never cached, so a
-    change to the user is seen by the next request in every process."""
-    with uow:
-        holder = uow.user_tokens.holder(hash_token(token))
+    """One autocommit read (the token with its user and account); never
+    cached, so a change to the user is seen by the next request in every
+    process."""
+    holder = uow.token_holder(hash_token(token))
     if holder is None:
         raise Unauthorized("unknown or revoked token")
     user = User(

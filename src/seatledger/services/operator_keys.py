@@ -58,18 +58,19 @@ def ensure_operator_key(uow: UnitOfWork, *, key: str, name: str, at: datetime) -
 
 
 def find_operator(uow: UnitOfWork, *, key: str, at: datetime) -> OperatorKey | None:
-    """The key's operator, unless unknown or revoked: one read by the unique
-    hash index on every request (never cached, so a revocation holds at once),
-    and a write of ``last_used_at`` only when the recorded one is a minute old."""
-    with uow:
-        row = uow.operator_keys.by_hash(hash_token(key))
-        if row is None or row.revoked_at is not None:
-            return None
-        stale_from = at - LAST_USE_PRECISION
-        if row.last_used_at is None or row.last_used_at <= stale_from:
+    """The key's operator, unless unknown or revoked: one autocommit read by
+    the unique hash index on every request (never cached, so a revocation
+    holds at once), and a write of ``last_used_at`` only when the recorded one
+    is a minute old."""
+    row = uow.operator_key(hash_token(key))
+    if row is None or row.revoked_at is not None:
+        return None
+    stale_from = at - LAST_USE_PRECISION
+    if row.last_used_at is None or row.last_used_at <= stale_from:
+        with uow:
             uow.operator_keys.record_use(row.id, at=at, stale_from=stale_from)
             uow.commit()
-        return _key(row)
+    return _key(row)
 
 
 def list_operator_keys(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -17,6 +19,7 @@ from seatledger.domain.accounts import Account
 from seatledger.domain.errors import NotFound
 from seatledger.domain.parties import Party
 
+_T = TypeVar("_T")
 _OWNED = {
     "invoice": (tables.invoices, "id", "invoice_id"),
     "seat_request": (tables.seat_requests, "id", "request_id"),
@@ -109,10 +112,24 @@ class UnitOfWork:
         self.accounts_locked[account.id] = account
         return account
 
-    def access_facts(self, **kwargs: object) -> repo.AccessFacts:
-        """One autocommit read, no transaction: the access check's hot path."""
+    def _read_once(self, read: Callable[[Connection], _T]) -> _T:
+        """One autocommit statement, no transaction: one round trip, no BEGIN or
+        ROLLBACK, for the reads every request makes."""
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return repo.access_facts(conn, **kwargs)  # type: ignore[arg-type]
+            return read(conn)
+
+    def access_facts(self, **kwargs: object) -> repo.AccessFacts:
+        """The access check's hot path."""
+        return self._read_once(lambda conn: repo.access_facts(conn, **kwargs))  # type: ignore[arg-type]
+
+    def operator_key(self, key_hash: str) -> Any:
+        """The key by its hash, as it is now (every request with an operator key)."""
+        return self._read_once(lambda conn: repo.OperatorKeys(conn).by_hash(key_hash))
+
+    def token_holder(self, token_hash: str) -> repo.TokenHolder | None:
+        """The user token with its user and account, as they are now (every
+        request with a user token)."""
+        return self._read_once(lambda conn: repo.UserTokens(conn).holder(token_hash))
 
     def seller(self) -> Party | None:
         """The seller settings as this transaction first read them: one query however
