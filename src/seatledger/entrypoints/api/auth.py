@@ -1,9 +1,10 @@
 """Who is calling: an operator key or a user token.
 
-``Principal`` is what every route receives; ``require(...)`` states who may
-call a route. A user token resolves to a Principal with the user's current
-``role`` and its ``account_id``; it is checked against the database on every
-request (never cached), so a deactivation, deletion, ``valid_to`` or role
+``Principal`` is what every route receives (``CurrentPrincipal``); who may
+call which route is roles.py's table, checked before every route. A user
+token resolves to a Principal with the user's current ``role`` and its
+``account_id``; it is checked against the database on every request (never
+cached), so a deactivation, deletion, ``valid_to`` or role
 change is seen at once by every server process.
 """
 
@@ -15,7 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from seatledger.domain.errors import Forbidden, Unauthorized
+from seatledger.domain.errors import Unauthorized
 from seatledger.services.auth import authenticate_token, is_user_token
 from seatledger.services.operator_keys import find_operator
 from seatledger.services.unit_of_work import UnitOfWork
@@ -91,25 +92,3 @@ async def rate_counted(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(rate_counted)]
-
-
-async def require_operator(principal: CurrentPrincipal) -> Principal:
-    if principal.kind != "operator":
-        raise Forbidden("only the vendor's operators may do this")
-    return principal
-
-
-def require_account_role(minimum_role: str):  # type: ignore[no-untyped-def]
-    """Operators, or a user of the path's account with at least ``minimum_role``."""
-
-    async def dependency(account_id: str, principal: CurrentPrincipal) -> Principal:
-        if not principal.may_act_on(account_id, minimum_role):
-            raise Forbidden(f"this needs the {minimum_role} role on account {account_id}")
-        return principal
-
-    return dependency
-
-
-Operator = Annotated[Principal, Depends(require_operator)]
-AdminOrAbove = Annotated[Principal, Depends(require_account_role("admin"))]
-OwnerOrAbove = Annotated[Principal, Depends(require_account_role("owner"))]

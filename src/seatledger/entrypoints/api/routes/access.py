@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from seatledger.entrypoints.api.auth import Operator
+from seatledger.entrypoints.api.auth import CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Uow
 from seatledger.entrypoints.api.schemas import AccessCheckIn, AccessCheckOut
 from seatledger.services import access
@@ -14,7 +14,9 @@ router = APIRouter(prefix="/v1", tags=["access"])
 
 
 @router.post("/access/check", response_model=AccessCheckOut)
-async def check_access(body: AccessCheckIn, uow: Uow, now: Now, _: Operator) -> AccessCheckOut:
+async def check_access(
+    body: AccessCheckIn, uow: Uow, now: Now, _: CurrentPrincipal
+) -> AccessCheckOut:
     # NOTE: async with one threadpool hop for the database read (the hot path).
     answer = await run_in_threadpool(
         access.check_access,

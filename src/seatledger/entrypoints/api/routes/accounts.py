@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from seatledger.entrypoints.api.auth import AdminOrAbove, Operator
+from seatledger.entrypoints.api.auth import CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.schemas import (
     AccountCreate,
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 
 
 @router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
-def create_account(body: AccountCreate, uow: Uow, now: Now, _: Operator) -> AccountPublic:
+def create_account(body: AccountCreate, uow: Uow, now: Now, _: CurrentPrincipal) -> AccountPublic:
     account = accounts.create_account(
         uow,
         name=body.name,
@@ -45,19 +45,21 @@ def create_account(body: AccountCreate, uow: Uow, now: Now, _: Operator) -> Acco
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountPublic)
-def update_account(account_id: str, body: AccountUpdate, uow: Uow, _: Operator) -> AccountPublic:
+def update_account(
+    account_id: str, body: AccountUpdate, uow: Uow, _: CurrentPrincipal
+) -> AccountPublic:
     given = body.model_dump(include=body.model_fields_set)
     return AccountPublic.of(accounts.update_account(uow, account_id=account_id, **given))
 
 
 @router.get("/accounts", response_model=Page[AccountPublic])
-def list_accounts(uow: Uow, page: Paging, _: Operator) -> dict:  # type: ignore[type-arg]
+def list_accounts(uow: Uow, page: Paging, _: CurrentPrincipal) -> dict:  # type: ignore[type-arg]
     items = accounts.list_accounts(uow, limit=page.limit + 1, after=page.after)
     return page.respond([AccountPublic.of(a) for a in items], [a.id for a in items])
 
 
 @router.get("/accounts/{account_id}", response_model=AccountPublic)
-def get_account(account_id: str, uow: Uow, _: AdminOrAbove) -> AccountPublic:
+def get_account(account_id: str, uow: Uow, _: CurrentPrincipal) -> AccountPublic:
     return AccountPublic.of(accounts.get_account(uow, account_id=account_id))
 
 
@@ -67,7 +69,7 @@ def get_account(account_id: str, uow: Uow, _: AdminOrAbove) -> AccountPublic:
     response_model=ContractPublic,
 )
 def create_contract(
-    account_id: str, body: ContractCreate, uow: Uow, now: Now, principal: Operator
+    account_id: str, body: ContractCreate, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> ContractPublic:
     contract = accounts.create_contract(
         uow,
@@ -89,7 +91,7 @@ def create_contract(
 
 
 @router.get("/accounts/{account_id}/contracts", response_model=Page[ContractPublic])
-def list_contracts(account_id: str, uow: Uow, _: Operator) -> dict:  # type: ignore[type-arg]
+def list_contracts(account_id: str, uow: Uow, _: CurrentPrincipal) -> dict:  # type: ignore[type-arg]
     currency = accounts.get_account(uow, account_id=account_id).currency
     items = accounts.list_contracts(uow, account_id=account_id)
     return {"data": [ContractPublic.of(c, currency) for c in items], "next_cursor": None}
@@ -97,7 +99,7 @@ def list_contracts(account_id: str, uow: Uow, _: Operator) -> dict:  # type: ign
 
 @router.get("/accounts/{account_id}/pools", response_model=Page[PoolPublic] | Page[PoolCounts])
 def list_pools(
-    account_id: str, uow: Uow, principal: AdminOrAbove
+    account_id: str, uow: Uow, principal: CurrentPrincipal
 ) -> Page[PoolPublic] | Page[PoolCounts]:
     """Owners and operators get each pool with its unit_price; admins the counts
     only, as another model (PRODUCT.md §2 rule 5)."""
@@ -105,9 +107,7 @@ def list_pools(
     if not principal.may_act_on(account_id, "owner"):
         return Page[PoolCounts](data=[PoolCounts.of(p) for p in items], next_cursor=None)
     currency = accounts.get_account(uow, account_id=account_id).currency
-    return Page[PoolPublic](
-        data=[PoolPublic.priced(p, currency) for p in items], next_cursor=None
-    )
+    return Page[PoolPublic](data=[PoolPublic.priced(p, currency) for p in items], next_cursor=None)
 
 
 @router.post(
@@ -116,7 +116,7 @@ def list_pools(
     response_model=WorkspacePublic,
 )
 def create_workspace(
-    account_id: str, body: WorkspaceCreate, uow: Uow, now: Now, _: AdminOrAbove
+    account_id: str, body: WorkspaceCreate, uow: Uow, now: Now, _: CurrentPrincipal
 ) -> WorkspacePublic:
     return WorkspacePublic.of(
         accounts.create_workspace(uow, account_id=account_id, name=body.name, at=now)
@@ -124,7 +124,7 @@ def create_workspace(
 
 
 @router.get("/accounts/{account_id}/workspaces", response_model=Page[WorkspacePublic])
-def list_workspaces(account_id: str, uow: Uow, _: AdminOrAbove) -> dict:  # type: ignore[type-arg]
+def list_workspaces(account_id: str, uow: Uow, _: CurrentPrincipal) -> dict:  # type: ignore[type-arg]
     items = accounts.list_workspaces(uow, account_id=account_id)
     return {"data": [WorkspacePublic.of(w) for w in items], "next_cursor": None}
 
@@ -135,7 +135,7 @@ def list_workspaces(account_id: str, uow: Uow, _: AdminOrAbove) -> dict:  # type
     response_model=ProfilePublic,
 )
 def create_profile(
-    account_id: str, body: ProfileCreate, uow: Uow, now: Now, _: AdminOrAbove
+    account_id: str, body: ProfileCreate, uow: Uow, now: Now, _: CurrentPrincipal
 ) -> ProfilePublic:
     return ProfilePublic.of(
         accounts.create_profile(
@@ -145,6 +145,6 @@ def create_profile(
 
 
 @router.get("/accounts/{account_id}/profiles", response_model=Page[ProfilePublic])
-def list_profiles(account_id: str, uow: Uow, _: AdminOrAbove) -> dict:  # type: ignore[type-arg]
+def list_profiles(account_id: str, uow: Uow, _: CurrentPrincipal) -> dict:  # type: ignore[type-arg]
     items = accounts.list_profiles(uow, account_id=account_id)
     return {"data": [ProfilePublic.of(p) for p in items], "next_cursor": None}

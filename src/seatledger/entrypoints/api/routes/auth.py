@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from seatledger.domain.errors import Forbidden
-from seatledger.entrypoints.api.auth import CurrentPrincipal, Operator, bearer_token
+from seatledger.entrypoints.api.auth import CurrentPrincipal, bearer_token
 from seatledger.entrypoints.api.deps import Now, Uow
 from seatledger.entrypoints.api.schemas import CallerOut, SignInIn, TokenOut
 from seatledger.services import auth
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["auth"])
     response_model=TokenOut,
 )
 def mint_user_token(
-    account_id: str, user_id: str, uow: Uow, now: Now, principal: Operator
+    account_id: str, user_id: str, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> TokenOut:
     issued = auth.mint_token(
         uow, account_id=account_id, user_id=user_id, at=now, created_by=principal.actor

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from seatledger.entrypoints.api.auth import CurrentPrincipal, Operator, OwnerOrAbove
+from seatledger.entrypoints.api.auth import CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.routes import invoices_export
 from seatledger.entrypoints.api.schemas import (
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1", tags=["billing"])
 
 @router.post("/billing-runs", response_model=BillingRunOut)
 def start_billing_run(
-    uow: Uow, now: Now, _: Operator, body: BillingRunIn | None = None
+    uow: Uow, now: Now, _: CurrentPrincipal, body: BillingRunIn | None = None
 ) -> BillingRunOut:
     as_of = (body.as_of if body else None) or now
     result = billing.run_billing(lambda: UnitOfWork(uow.engine), as_of=as_of, now=now)
@@ -42,7 +42,7 @@ def start_billing_run(
 
 
 @router.post("/accounts/{account_id}/clock", response_model=ClockOut)
-def move_clock(account_id: str, body: ClockIn, uow: Uow, _: Operator) -> ClockOut:
+def move_clock(account_id: str, body: ClockIn, uow: Uow, _: CurrentPrincipal) -> ClockOut:
     issued = billing.advance_clock(uow, account_id=account_id, to=body.now)
     return ClockOut(
         account_id=account_id,
@@ -61,7 +61,7 @@ def list_invoices(
     account_id: str,
     uow: Uow,
     page: Paging,
-    _: OwnerOrAbove,
+    _: CurrentPrincipal,
     request: Request,
     format: Literal["json", "csv"] | None = Query(None),
 ) -> dict | Response:  # type: ignore[type-arg]
@@ -76,7 +76,7 @@ def list_invoices(
 
 @router.get("/accounts/{account_id}/invoices/upcoming", response_model=InvoicePublic | None)
 def get_upcoming_invoice(
-    account_id: str, uow: Uow, now: Now, _: OwnerOrAbove
+    account_id: str, uow: Uow, now: Now, _: CurrentPrincipal
 ) -> InvoicePublic | JSONResponse:
     draft = billing.upcoming(uow, account_id=account_id, at=now)
     if draft is None:
@@ -98,12 +98,14 @@ def get_invoice(
 
 
 @router.post("/invoices/{invoice_id}/mark-paid", response_model=InvoicePublic)
-def mark_invoice_paid(invoice_id: str, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
+def mark_invoice_paid(invoice_id: str, uow: Uow, now: Now, _: CurrentPrincipal) -> InvoicePublic:
     return InvoicePublic.of(invoices.mark_paid(uow, invoice_id=invoice_id, at=now))
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoicePublic)
-def void_invoice(invoice_id: str, body: VoidIn, uow: Uow, now: Now, _: Operator) -> InvoicePublic:
+def void_invoice(
+    invoice_id: str, body: VoidIn, uow: Uow, now: Now, _: CurrentPrincipal
+) -> InvoicePublic:
     """Only while unpaid; the reason is kept with the invoice and shown with it."""
     return InvoicePublic.of(
         invoices.void_invoice(uow, invoice_id=invoice_id, reason=body.reason, at=now)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response, status
 from seatledger.adapters.csv_export import invoices_csv
 from seatledger.adapters.pdf import pdf_filename, render_invoice_pdf
 from seatledger.domain.invoicing import IssuedInvoice
-from seatledger.entrypoints.api.auth import Operator
+from seatledger.entrypoints.api.auth import CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Uow
 from seatledger.entrypoints.api.schemas import CreditNoteCreate, InvoicePublic
 from seatledger.services import credit_notes, invoice_documents
@@ -95,7 +95,7 @@ def invoices_csv_response(uow: Uow, account_id: str) -> Response:
     response_model=InvoicePublic,
 )
 def create_credit_note(
-    invoice_id: str, body: CreditNoteCreate, uow: Uow, now: Now, _: Operator
+    invoice_id: str, body: CreditNoteCreate, uow: Uow, now: Now, _: CurrentPrincipal
 ) -> InvoicePublic:
     """`amount` (gross) or `lines` (net, tax added at the invoice's rate); never more
     than what is left of the invoice. Credit amounts are positive; `type` is

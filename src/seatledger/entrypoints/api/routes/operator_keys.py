@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from seatledger.entrypoints.api.auth import Operator
+from seatledger.entrypoints.api.auth import CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.schemas import (
     OperatorKeyCreate,
@@ -33,19 +33,19 @@ def _public(key: OperatorKey) -> OperatorKeyPublic:
     "/operator-keys", status_code=status.HTTP_201_CREATED, response_model=OperatorKeyCreated
 )
 def create_operator_key(
-    body: OperatorKeyCreate, uow: Uow, now: Now, _: Operator
+    body: OperatorKeyCreate, uow: Uow, now: Now, _: CurrentPrincipal
 ) -> OperatorKeyCreated:
     key = operator_keys.create_operator_key(uow, name=body.name, at=now)
     return OperatorKeyCreated(**_public(key).model_dump(), key=key.key)
 
 
 @router.get("/operator-keys", response_model=Page[OperatorKeyPublic])
-def list_operator_keys(uow: Uow, page: Paging, _: Operator) -> dict:  # type: ignore[type-arg]
+def list_operator_keys(uow: Uow, page: Paging, _: CurrentPrincipal) -> dict:  # type: ignore[type-arg]
     keys = operator_keys.list_operator_keys(uow, limit=page.limit + 1, after=page.after)
     return page.respond([_public(k) for k in keys], [k.id for k in keys])
 
 
 @router.delete("/operator-keys/{key_id}", response_model=OperatorKeyPublic)
-def revoke_operator_key(key_id: str, uow: Uow, now: Now, _: Operator) -> OperatorKeyPublic:
+def revoke_operator_key(key_id: str, uow: Uow, now: Now, _: CurrentPrincipal) -> OperatorKeyPublic:
     """The key is 401 from the next request on, in every server process."""
     return _public(operator_keys.revoke_operator_key(uow, key_id=key_id, at=now))

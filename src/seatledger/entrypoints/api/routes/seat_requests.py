@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from seatledger.entrypoints.api.auth import Operator, OwnerOrAbove
+from seatledger.entrypoints.api.auth import CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.schemas import (
     ApproveIn,
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1", tags=["seat requests"])
     response_model=SeatRequestPublic,
 )
 def request_seat_change(
-    account_id: str, body: SeatRequestCreate, uow: Uow, now: Now, principal: OwnerOrAbove
+    account_id: str, body: SeatRequestCreate, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> JSONResponse | SeatRequestPublic:
     result = seat_requests.request_seat_change(
         uow,
@@ -49,7 +49,7 @@ def list_account_seat_requests(
     account_id: str,
     uow: Uow,
     page: Paging,
-    _: OwnerOrAbove,
+    _: CurrentPrincipal,
     status_: Annotated[
         Literal["pending", "scheduled", "applied", "rejected"] | None, Query(alias="status")
     ] = None,
@@ -64,7 +64,7 @@ def list_account_seat_requests(
 def list_seat_requests(
     uow: Uow,
     page: Paging,
-    _: Operator,
+    _: CurrentPrincipal,
     status_: Annotated[
         Literal["pending", "scheduled", "applied", "rejected"] | None, Query(alias="status")
     ] = None,
@@ -77,7 +77,7 @@ def list_seat_requests(
 
 @router.post("/seat-requests/{request_id}/approve", response_model=SeatRequestPublic)
 def approve_seat_request(
-    request_id: str, uow: Uow, now: Now, principal: Operator, body: ApproveIn | None = None
+    request_id: str, uow: Uow, now: Now, principal: CurrentPrincipal, body: ApproveIn | None = None
 ) -> SeatRequestPublic:
     body = body or ApproveIn()
     return SeatRequestPublic.of(
@@ -89,7 +89,7 @@ def approve_seat_request(
 
 @router.post("/seat-requests/{request_id}/reject", response_model=SeatRequestPublic)
 def reject_seat_request(
-    request_id: str, body: RejectIn, uow: Uow, now: Now, principal: Operator
+    request_id: str, body: RejectIn, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> SeatRequestPublic:
     return SeatRequestPublic.of(
         seat_requests.reject_seat_request(

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from seatledger.entrypoints.api.auth import AdminOrAbove, CurrentPrincipal
+from seatledger.entrypoints.api.auth import CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.roles import may_manage_owners
 from seatledger.entrypoints.api.schemas import (
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["users"])
     "/accounts/{account_id}/users", status_code=status.HTTP_201_CREATED, response_model=UserCreated
 )
 def create_user(
-    account_id: str, body: UserCreate, uow: Uow, now: Now, principal: AdminOrAbove
+    account_id: str, body: UserCreate, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> UserCreated:
     result = users.create_user(
         uow,
@@ -48,7 +48,7 @@ def list_users(
     account_id: str,
     uow: Uow,
     page: Paging,
-    _: AdminOrAbove,
+    _: CurrentPrincipal,
     status_: Annotated[
         Literal["invited", "active", "inactive", "deleted"] | None, Query(alias="status")
     ] = None,
@@ -73,7 +73,7 @@ def get_user(account_id: str, user_id: str, uow: Uow, _: CurrentPrincipal) -> Us
 
 @router.patch("/accounts/{account_id}/users/{user_id}", response_model=UserPublic)
 def update_user(
-    account_id: str, user_id: str, body: UserUpdate, uow: Uow, now: Now, principal: AdminOrAbove
+    account_id: str, user_id: str, body: UserUpdate, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> UserPublic:
     changes = body.model_dump(exclude_unset=True)
     return UserPublic.of(
@@ -95,7 +95,7 @@ def activate_user(
     user_id: str,
     uow: Uow,
     now: Now,
-    principal: AdminOrAbove,
+    principal: CurrentPrincipal,
     body: ActivateIn | None = None,
 ) -> UserPublic:
     return UserPublic.of(
@@ -112,7 +112,7 @@ def activate_user(
 
 @router.post("/accounts/{account_id}/users/{user_id}/deactivate", response_model=UserPublic)
 def deactivate_user(
-    account_id: str, user_id: str, uow: Uow, now: Now, principal: AdminOrAbove
+    account_id: str, user_id: str, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> UserPublic:
     return UserPublic.of(
         users.deactivate_user(
@@ -123,7 +123,7 @@ def deactivate_user(
 
 @router.delete("/accounts/{account_id}/users/{user_id}", response_model=UserPublic)
 def delete_user(
-    account_id: str, user_id: str, uow: Uow, now: Now, principal: AdminOrAbove
+    account_id: str, user_id: str, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> UserPublic:
     return UserPublic.of(
         users.delete_user(
@@ -138,7 +138,7 @@ def delete_user(
     response_model=InvitationPublic,
 )
 def invite_user(
-    account_id: str, body: InvitationCreate, uow: Uow, now: Now, principal: AdminOrAbove
+    account_id: str, body: InvitationCreate, uow: Uow, now: Now, principal: CurrentPrincipal
 ) -> InvitationPublic:
     inv = users.invite_user(
         uow,
