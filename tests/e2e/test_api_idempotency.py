@@ -265,3 +265,18 @@ def test_a_key_whose_change_was_kept_but_whose_answer_was_lost_is_409_and_never_
 
     api.problem(retry, 409, field=HEADER)
     assert _accounts(api) == []
+
+
+def test_the_openapi_document_declares_the_optional_key_on_every_post(api):
+    document = api.ok(api.anonymous.get("/openapi.json"))
+
+    posts = [
+        (path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method == "post"
+    ]
+    assert posts
+    for path, operation in posts:
+        headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+        assert [(p["name"], p["required"]) for p in headers] == [(HEADER, False)], path

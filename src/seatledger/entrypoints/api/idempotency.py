@@ -56,6 +56,16 @@ HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 # Printable ASCII without spaces, as long as the column (tables.idempotency_keys.key).
 KEY_FORM = re.compile(r"[\x21-\x7e]{1,255}")
+# The header as the OpenAPI document declares it on every POST (openapi.py).
+PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key and body returns the first answer "
+    f"(with `{REPLAYED}: true`) and changes nothing; the same key with another body is "
+    "422. Keys are the caller's own and kept 24 hours.",
+    "schema": {"type": "string", "pattern": f"^{KEY_FORM.pattern}$"},
+}
 ANSWER_WAIT_SECONDS = 30.0
 ANSWER_POLL_SECONDS = 0.02
 _STATE = "idempotency_claim"

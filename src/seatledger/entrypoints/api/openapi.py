@@ -12,7 +12,8 @@ Built once from the routes, then completed by walking them:
   invitation token (410); any operation may be rate-limited or throttled (429)
   or meet a busy database (503);
 - the bearer scheme is declared and required by every operation that
-  authenticates, so ``/docs`` can authorize.
+  authenticates, so ``/docs`` can authorize;
+- every POST takes the optional ``Idempotency-Key`` header (idempotency.py).
 
 ``/docs`` serves Swagger UI from this package (static/swagger-ui), not a CDN.
 """
@@ -30,6 +31,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
+from seatledger.entrypoints.api import idempotency
 from seatledger.entrypoints.api.auth import authenticate, rate_counted
 from seatledger.entrypoints.api.schemas import Problem, SeatLimitProblem
 
@@ -186,4 +188,6 @@ def _contract(app: FastAPI) -> dict[str, Any]:
                 responses[str(status)] = _problem_response(status)
             if AUTHENTICATING & _calls(route.dependant):
                 operation["security"] = [{BEARER: []}]
+            if method == "POST":
+                operation.setdefault("parameters", []).append(idempotency.PARAMETER)
     return document
