@@ -395,12 +395,12 @@ class _Run:
                 capacity = max(capacity, self.view.held_before(terms.module, at))
             delta = capacity - self.capacity_now(terms.module, at)
             if delta:
-                self.view.append(_entry(terms.module, delta, at, CAUSE_CONTRACT))
+                self.view.append(capacity_change(terms.module, delta, at, CAUSE_CONTRACT))
         before = old.modules if old is not None else set(self.view.base)
         for module in before - contract.modules:
             capacity = self.capacity_now(module, at)
             if capacity:
-                self.view.append(_entry(module, -capacity, at, CAUSE_CONTRACT))
+                self.view.append(capacity_change(module, -capacity, at, CAUSE_CONTRACT))
         # NOTE: users whose profile grants a module the version adds take its seat
         # when the service applies it: plan again from there.
         return not (contract.modules - before)
@@ -574,7 +574,7 @@ class _Run:
         self, module: str, delta: int, at: datetime, cause: str, *, commit_floor: bool = False
     ) -> None:
         self.steps.append(CapacityChange(module, delta, at, cause, commit_floor))
-        self.view.append(_entry(module, delta, at, cause))
+        self.view.append(capacity_change(module, delta, at, cause))
 
     def _timing(self, line: Line) -> str:
         terms = self.tl.terms(line.module or "", line.period_start or date.min)
@@ -612,16 +612,26 @@ class _Run:
         )
 
 
-def _entry(module: str, delta: int, at: datetime, cause: str) -> LedgerEntry:
+def capacity_change(
+    module: str,
+    delta: int,
+    at: datetime,
+    cause: str,
+    *,
+    account_id: str = "",
+    actor: str = SYSTEM_ACTOR,
+) -> LedgerEntry:
+    """A capacity change as a plan sees it before it is written (no numbers after it:
+    billing reads capacity from the deltas)."""
     return LedgerEntry(
-        account_id="",
+        account_id=account_id,
         module=module,
         kind=CAPACITY_CHANGED,
         delta=delta,
         in_use_after=0,
         capacity_after=0,
         at=at,
-        actor=SYSTEM_ACTOR,
+        actor=actor,
         cause=cause,
     )
 

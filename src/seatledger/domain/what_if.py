@@ -37,7 +37,13 @@ from seatledger.domain.ledger import (
     LedgerEntry,
 )
 from seatledger.domain.periods import add_months, instant
-from seatledger.domain.planner import SYSTEM_ACTOR, BillingState, PlanInputs, plan
+from seatledger.domain.planner import (
+    SYSTEM_ACTOR,
+    BillingState,
+    PlanInputs,
+    capacity_change,
+    plan,
+)
 from seatledger.domain.seat_policies import AUTO_PURCHASE
 from seatledger.domain.timeline import timeline
 
@@ -112,7 +118,11 @@ def replayed_ledger(entries: Iterable[LedgerEntry], contract: Contract) -> list[
         for terms in contract.pools:
             delta = terms.capacity - capacity.get(terms.module, 0)
             if delta:
-                append(_capacity_entry(contract, terms.module, delta, start, CAUSE_CONTRACT))
+                append(
+                    capacity_change(
+                        terms.module, delta, start, CAUSE_CONTRACT, **_as_what_if(contract)
+                    )
+                )
 
     started = False
     for entry in entries:
@@ -124,7 +134,9 @@ def replayed_ledger(entries: Iterable[LedgerEntry], contract: Contract) -> list[
         if entry.kind == SEAT_TAKEN and started and _buys(contract, entry, capacity, held):
             append(
                 replace(
-                    _capacity_entry(contract, entry.module, 1, entry.at, CAUSE_AUTO_PURCHASE),
+                    capacity_change(
+                        entry.module, 1, entry.at, CAUSE_AUTO_PURCHASE, **_as_what_if(contract)
+                    ),
                     user_id=entry.user_id,
                     purchased=True,
                 )
@@ -145,20 +157,8 @@ def _buys(
     return held.get(seat.module, 0) >= capacity.get(seat.module, 0)
 
 
-def _capacity_entry(
-    contract: Contract, module: str, delta: int, at: datetime, cause: str
-) -> LedgerEntry:
-    return LedgerEntry(
-        account_id=contract.account_id,
-        module=module,
-        kind=CAPACITY_CHANGED,
-        delta=delta,
-        in_use_after=0,
-        capacity_after=0,
-        at=at,
-        actor=WHAT_IF_ACTOR,
-        cause=cause,
-    )
+def _as_what_if(contract: Contract) -> dict[str, str]:
+    return {"account_id": contract.account_id, "actor": WHAT_IF_ACTOR}
 
 
 def what_if_documents(
