@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, Table
+
 from seatledger.domain.parties import Party
 
 T = TypeVar("T")
@@ -33,3 +35,13 @@ def party_of(stored: str | None) -> Party | None:
         return None
     data = json.loads(stored)
     return Party(**{**data, "address_lines": tuple(data["address_lines"])})
+
+
+def upsert(conn: Connection, table: Table) -> Any:
+    """An INSERT of ``table`` that can say ON CONFLICT (DO NOTHING / DO UPDATE): the
+    dialect's own, PostgreSQL's or SQLite's (both spell it the same way)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, tuple_, update
 
 from seatledger.adapters.db import tables as t
-from seatledger.adapters.db.rows import party_json, party_of
+from seatledger.adapters.db.rows import party_json, party_of, upsert
 from seatledger.domain.invoicing import IssuedInvoice, Line, PoolBase
 from seatledger.domain.planner import BillingState
 
@@ -28,11 +28,7 @@ class Invoices:
 
     def next_sequence(self, name: str) -> int:
         """Gapless: the increment commits or rolls back with the document."""
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        stmt = upsert(t.number_sequences).values(name=name, last=1)
+        stmt = upsert(self.conn, t.number_sequences).values(name=name, last=1)
         stmt = stmt.on_conflict_do_update(
             index_elements=["name"], set_={"last": t.number_sequences.c.last + 1}
         ).returning(t.number_sequences.c.last)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.rows import upsert
 
 
 class InvoicePdfs:
@@ -24,12 +25,8 @@ class InvoicePdfs:
         one kept: on a primary-key conflict (another request kept one first) the
         INSERT does nothing, waiting for that request to commit, and the stored
         bytes win."""
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
         self.conn.execute(
-            insert(t.invoice_pdfs)
+            upsert(self.conn, t.invoice_pdfs)
             .values(invoice_id=invoice_id, pdf=pdf, rendered_at=at)
             .on_conflict_do_nothing(index_elements=["invoice_id"])
         )

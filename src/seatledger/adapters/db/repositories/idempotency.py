@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select, update
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.rows import upsert
 
 
 @dataclass
@@ -55,12 +56,8 @@ class IdempotencyKeys:
         """Inserts the key unless its row exists: True when this insert claimed it.
         On a conflict with a transaction still open (a concurrent retry) the INSERT
         waits for it: on its commit nothing is inserted, on its rollback this one is."""
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
         result = self.conn.execute(
-            insert(t.idempotency_keys)
+            upsert(self.conn, t.idempotency_keys)
             .values(
                 caller=claim.caller,
                 key=claim.key,

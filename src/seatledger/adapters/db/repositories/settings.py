@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.rows import upsert
 from seatledger.domain.parties import Party
 
 _ROW = 1  # seller_settings holds one row (CHECK id = 1)
@@ -35,10 +36,6 @@ class Settings:
 
     def put_seller(self, seller: Party, *, at: datetime) -> None:
         """Writes the one row, whether or not it exists (concurrent puts: the last wins)."""
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
         values = {
             "legal_name": seller.legal_name,
             "address_lines": json.dumps(list(seller.address_lines)),
@@ -50,7 +47,7 @@ class Settings:
             "updated_at": at,
         }
         self.conn.execute(
-            upsert(t.seller_settings)
+            upsert(self.conn, t.seller_settings)
             .values(id=_ROW, **values)
             .on_conflict_do_update(index_elements=["id"], set_=values)
         )
