@@ -38,6 +38,7 @@ from seatledger.domain.users import ACTIVE
 from seatledger.services.charges import issue_charges
 from seatledger.services.seats import record_capacity_change, sync_seats
 from seatledger.services.unit_of_work import UnitOfWork
+from seatledger.services.unset import UNSET
 
 
 def create_account(
@@ -84,9 +85,6 @@ def create_account(
         )
         uow.commit()
     return account
-
-
-UNSET: Any = object()
 
 
 def update_account(

@@ -27,9 +27,9 @@ from seatledger.services.charges import issue_charges
 from seatledger.services.seats import SeatSync, sync_seats
 from seatledger.services.secrets import hash_password, hash_token
 from seatledger.services.unit_of_work import UnitOfWork
+from seatledger.services.unset import UNSET
 
 INVITATION_LIFETIME = timedelta(days=7)
-UNSET: Any = object()
 
 
 @dataclass
