@@ -74,10 +74,7 @@ def inputs(contracts: list[Contract]) -> PlanInputs:
 def events(contracts: list[Contract], until: datetime) -> list[tuple[date, Phase, str]]:
     """Every event from the first version's start to ``until``: (day, phase, key)."""
     tl = account_timeline(*contracts)
-    return [
-        (e.at.date(), e.phase, e.key)
-        for e in due_events(tl, inputs(contracts), tl.governed[0].start, until)
-    ]
+    return [(e.at.date(), e.phase, e.key) for e in due_events(tl, tl.governed[0].start, until)]
 
 
 def keys(contracts: list[Contract], until: datetime) -> list[str]:
@@ -530,7 +527,7 @@ def test_a_version_recorded_after_its_start_falls_due_when_it_is_recorded() -> N
     tl = account_timeline(v1, v2)
     found = [
         (e.at, e.phase)
-        for e in due_events(tl, inputs([v1, v2]), D(2026, 1, 1), instant(D(2026, 4, 1)))
+        for e in due_events(tl, D(2026, 1, 1), instant(D(2026, 4, 1)))
         if e.key == "version:ctr2"
     ]
     assert found == [
@@ -703,11 +700,11 @@ def test_due_events_are_a_pure_function_of_their_inputs(
     first_day = min(c.start_date for c in history)
     until = instant(first_day + timedelta(days=horizon)) + timedelta(seconds=seconds)
     tl = account_timeline(*history)
-    first = due_events(tl, inputs(history), first_day, until)
-    assert due_events(tl, inputs(history), first_day, until) == first
+    first = due_events(tl, first_day, until)
+    assert due_events(tl, first_day, until) == first
     # version order, not list order
     shuffled = account_timeline(*reversed(history))
-    assert due_events(shuffled, inputs(list(reversed(history))), first_day, until) == first
+    assert due_events(shuffled, first_day, until) == first
     assert first == sorted(first)
     assert all(e.at <= until for e in first)
     # every (phase, key) once: exactly once

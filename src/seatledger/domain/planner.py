@@ -195,7 +195,7 @@ def plan(inputs: PlanInputs, until: datetime) -> Plan:
     since = state.since or instant(tl.governed[0].start)
     run = _Run(inputs, tl, LedgerView(dict(state.base), state.since, list(inputs.ledger)))
     complete = True
-    for event in due_events(tl, inputs, since.date(), until):
+    for event in due_events(tl, since.date(), until):
         if event.key in run.done:
             continue
         if not run.handle(event):
@@ -210,7 +210,7 @@ def plan(inputs: PlanInputs, until: datetime) -> Plan:
     )
 
 
-def due_events(tl: Timeline, inputs: PlanInputs, first_day: date, until: datetime) -> list[_Event]:
+def due_events(tl: Timeline, first_day: date, until: datetime) -> list[_Event]:
     """Every event at an instant in ``[instant(first_day), until]``, in processing order."""
     last_day = until.date()
     events: list[_Event] = []
@@ -239,7 +239,7 @@ def next_due(tl: Timeline, inputs: PlanInputs, after: datetime) -> datetime | No
     """The first moment after ``after`` at which something falls due."""
     later = [
         e
-        for e in due_events(tl, inputs, after.date(), after + _LOOKAHEAD)
+        for e in due_events(tl, after.date(), after + _LOOKAHEAD)
         if e.at > after and e.key not in inputs.done
     ]
     starts = [
@@ -247,6 +247,20 @@ def next_due(tl: Timeline, inputs: PlanInputs, after: datetime) -> datetime | No
     ]
     moments = [e.at for e in later] + starts
     return min(moments) if moments else None
+
+
+def upcoming_invoice(inputs: PlanInputs, now: datetime) -> DraftInvoice | None:
+    """The next period invoice (or final invoice) after ``now`` as it stands: the plan up
+    to it, with everything due before it, exactly as a billing run will make it."""
+    tl = timeline(inputs.contracts)
+    if tl is None:
+        return None
+    for event in due_events(tl, now.date(), now + _LOOKAHEAD):
+        if event.phase in (Phase.PERIOD, Phase.FINAL) and event.at > now:
+            found = [d for d in plan(inputs, event.at).documents if d.key == event.key]
+            if found:
+                return found[0]
+    return None
 
 
 class _Run:

@@ -23,15 +23,13 @@ from seatledger.domain.planner import (
     CapacityChange,
     IssueDocument,
     MarkDone,
-    Phase,
     Plan,
     PlanInputs,
     RequestDecided,
     ResetCommitted,
-    due_events,
     plan,
+    upcoming_invoice,
 )
-from seatledger.domain.timeline import timeline
 from seatledger.services.charges import issue, issue_charges
 from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
@@ -251,19 +249,4 @@ def upcoming(uow: UnitOfWork, *, account_id: str, at: datetime) -> DraftInvoice 
         account = uow.read_account(account_id)
         now = account.time_at(_as_utc(at, "at"))
         inputs = plan_inputs(uow, account)
-    tl = timeline(inputs.contracts)
-    if tl is None:
-        return None
-    later = [
-        e
-        for e in due_events(tl, inputs, now.date(), now + timedelta(days=400))
-        if e.phase in (Phase.PERIOD, Phase.FINAL) and e.at > now
-    ]
-    if not later and tl.governed[-1].end is None:
-        return None
-    for event in later:
-        planned = plan(inputs, event.at)
-        found = next((d for d in planned.documents if d.key == event.key), None)
-        if found is not None:
-            return found
-    return None
+    return upcoming_invoice(inputs, now)
