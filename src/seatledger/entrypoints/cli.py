@@ -22,6 +22,8 @@ operator_key_app = typer.Typer(
     help="Operator keys (vendor staff). Stored hashed; shown once.", no_args_is_help=True
 )
 app.add_typer(operator_key_app, name="operator-key")
+audit_app = typer.Typer(help="The audit log (append-only, hash-chained).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -455,3 +457,35 @@ def _safe(url: str) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@audit_app.command("verify")
+def audit_verify(
+    account: str | None = typer.Option(None, "--account", help="Only this account's chain."),
+) -> None:
+    """Check every audit chain from its first entry to its head: names the first
+    broken link of each chain (an entry edited, deleted, reordered or added
+    behind the log's back, or last entries removed). Exit code 1 if any."""
+    from seatledger.domain.errors import DomainError
+    from seatledger.services.audit import verify_audit
+    from seatledger.services.unit_of_work import UnitOfWork
+
+    _, engine = _engine()
+    try:
+        result = verify_audit(lambda **kw: UnitOfWork(engine, **kw), account_id=account)
+    except DomainError as refusal:
+        err_console.print(f"[red]Error:[/red] {refusal.message}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    for broken in result.breaks:
+        err_console.print(
+            f"[red]Broken:[/red] chain {broken.chain} at entry {broken.position}: {broken.reason}",
+            highlight=False,
+        )
+    if result.breaks:
+        raise typer.Exit(1)
+    console.print(
+        f"[green]Audit log intact:[/green] {result.chains} chains, {result.entries} entries.",
+        highlight=False,
+    )

@@ -79,9 +79,17 @@ def create_account(
         raise InvalidInput("clock_start needs test_clock: true", field="clock_start")
     with uow:
         uow.accounts.add(account)
+        uow.own_new_account(account)
         uow.workspaces.add(Workspace(new_id("wsp"), account.id, "Default", is_default=True), at=at)
         uow.profiles.add(
             Profile(new_id("prf"), account.id, "Default", None, is_default=True), at=at
+        )
+        uow.record(
+            "account.created",
+            subject=f"account:{account.id}",
+            account_id=account.id,
+            at=account.time_at(at),
+            after=account,
         )
         uow.commit()
     return account

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -15,8 +16,10 @@ from seatledger.adapters.db.repositories.idempotency import (
     IdempotencyKeys,
     IdempotencyKeyTaken,
 )
+from seatledger.domain import audit
 from seatledger.domain.accounts import Account
 from seatledger.domain.errors import NotFound
+from seatledger.domain.ids import new_id
 from seatledger.domain.parties import Party
 
 _T = TypeVar("_T")
@@ -33,16 +36,36 @@ class UnitOfWork:
     calls ``uow.commit()``. Enter it once per use case.
 
     ``idempotency``: the request's ``Idempotency-Key`` (entrypoints/api/idempotency.py),
-    claimed by the first commit, in the same transaction as the use case's effect."""
+    claimed by the first commit, in the same transaction as the use case's effect.
+
+    ``actor`` and ``request_id``: who asks ("operator:<id>", "user:<id>",
+    "scim:<id>", or ``audit.SYSTEM``) and the request's id, written with every
+    change the use case records (``record``); the commit writes the recorded
+    changes to the audit log and the webhook outbox in the same transaction."""
 
     conn: Connection
 
-    def __init__(self, engine: Engine, *, idempotency: IdempotencyClaim | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        idempotency: IdempotencyClaim | None = None,
+        actor: str = audit.SYSTEM,
+        request_id: str | None = None,
+        snapshot: bool = False,
+    ) -> None:
+        """``snapshot``: every read of the transaction sees one moment of the
+        database (REPEATABLE READ on PostgreSQL; a SQLite read transaction does)."""
+        self.snapshot = snapshot
         self.engine = engine
         self.idempotency = idempotency
+        self.actor = actor
+        self.request_id = request_id
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
+        if self.snapshot and self.conn.dialect.name == "postgresql":
+            self.conn = self.conn.execution_options(isolation_level="REPEATABLE READ")
         self._tx = self.conn.begin()
         c = self.conn
         self.accounts = repo.Accounts(c)
@@ -64,6 +87,9 @@ class UnitOfWork:
         self.billing_states = repo.BillingStates(c)
         self.settings = repo.Settings(c)
         self.idempotency_keys = IdempotencyKeys(c)
+        self.audit_log = repo.AuditLog(c)
+        self.webhook_outbox = repo.WebhookOutbox(c)
+        self._changes: list[audit.Change] = []
         self._seller: tuple[Party | None] | None = None  # (seller,) once read, None too
         return self
 
@@ -79,10 +105,71 @@ class UnitOfWork:
         finally:
             self.conn.close()
 
+    def record(
+        self,
+        type: str,
+        *,
+        subject: str,
+        account_id: str | None,
+        at: datetime,
+        before: Any = None,
+        after: Any = None,
+        actor: str | None = None,
+    ) -> None:
+        """A change for the audit log, written at commit in this transaction.
+        ``at``: the account's clock; ``before``/``after``: the subject as it was
+        and as it is (dataclasses or dicts; secrets are never written);
+        ``actor``: only when not the unit of work's (a person signing in)."""
+        if type not in audit.EVENT_TYPES:
+            raise ValueError(f"unknown audit event type {type!r}")
+        if account_id is not None and account_id not in self.accounts_locked:
+            raise RuntimeError(f"a change of account {account_id} recorded without its lock")
+        self._changes.append(
+            audit.Change(
+                type=type,
+                subject=subject,
+                account_id=account_id,
+                at=at,
+                before=before,
+                after=after,
+                actor=actor,
+            )
+        )
+
+    def _write_audit(self) -> None:
+        """Each chain's recorded changes as entries after its head: one head
+        update, one insert, one head hash update per chain; then the outbox.
+        A chain's head is taken after its account's lock (use cases lock the
+        account first), so writers never wait on each other in two orders."""
+        changes, self._changes = self._changes, []
+        by_chain: dict[str, list[audit.Change]] = {}
+        for change in changes:
+            by_chain.setdefault(change.chain, []).append(change)
+        written: list[audit.AuditEntry] = []
+        for chain_name, chain_changes in by_chain.items():
+            head = self.audit_log.advance_head(chain_name, len(chain_changes))
+            entries, new_head = audit.chain(
+                chain_changes,
+                head=head,
+                ids=(new_id("evt") for _ in chain_changes),
+                actor=self.actor,
+                request_id=self.request_id,
+            )
+            self.audit_log.append(entries, new_head)
+            written.extend(entries)
+        self.webhook_outbox.enqueue(written, at=changes[-1].at)
+        if self.conn.dialect.name == "postgresql":
+            # NOTE: delivered at commit, to every listener (entrypoints/api/events.py).
+            for chain_name in by_chain:
+                self.conn.exec_driver_sql("SELECT pg_notify('audit_events', %s)", (chain_name,))
+
     def commit(self) -> None:
-        """With an idempotency key not claimed yet, claims it first: if another
-        request's transaction claimed it, nothing of this one is kept and
+        """Writes the recorded changes to the audit log, then commits. With an
+        idempotency key not claimed yet, claims it first: if another request's
+        transaction claimed it, nothing of this one is kept and
         IdempotencyKeyTaken is raised (that request's answer is this one's)."""
+        if self._changes:
+            self._write_audit()
         claim = self.idempotency
         if claim is None or claim.taken:
             self._tx.commit()
@@ -100,6 +187,10 @@ class UnitOfWork:
             raise NotFound(f"account {account_id} not found", field="account_id")
         self.accounts_locked[account_id] = account
         return account
+
+    def own_new_account(self, account: Account) -> None:
+        """An account this transaction just inserted is its alone, as if locked."""
+        self.accounts_locked[account.id] = account
 
     def lock_account_of(self, kind: str, key: str) -> Account:
         """The account lock of the account that owns an ``invoice`` (by id), a

@@ -113,6 +113,8 @@ workspaces = Table(
     Column("name", String(100), nullable=False),
     Column("is_default", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", UTCDateTime, nullable=False),
+    # NOTE: the identity provider's id for the group (SCIM externalId).
+    Column("external_id", String(255), nullable=True),
 )
 
 profiles = Table(
@@ -226,7 +228,10 @@ users = Table(
     Column("setup_token_hash", String(64), nullable=True, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # NOTE: the identity provider's id for the user (SCIM externalId).
+    Column("external_id", String(255), nullable=True),
     Index("ix_users_account_status", "account_id", "status"),
+    Index("ix_users_account_external_id", "account_id", "external_id"),
     # NOTE: emails are unique per account among users not deleted, case-insensitively.
     Index(
         "uq_users_live_email",
@@ -429,4 +434,100 @@ billing_states = Table(
     Column("pending", Text, nullable=False, server_default="[]"),
     Column("next_due_at", UTCDateTime, nullable=True),
     Index("ix_billing_states_next_due_at", "next_due_at"),
+)
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    # NOTE: the head of each audit chain: an account's id, or "installation" for
+    # changes of no account (operator keys, seller settings, webhook endpoints).
+    # `position` is the last entry's position (0: none yet) and only grows; `hash`
+    # is the last entry's hash ("" when none), so a deletion of the last entries is
+    # found as a chain shorter than its head.
+    Column("chain", Id, primary_key=True),
+    Column("position", BigInteger, nullable=False, server_default="0"),
+    Column("hash", String(64), nullable=False, server_default=""),
+    CheckConstraint("position >= 0", name="position"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    # NOTE: append-only (triggers on both databases), written in the change's own
+    # transaction. Entry n of a chain has position n (1, 2, ... gapless) and
+    # hash = sha256(hash of entry n-1, or "" for the first, + canonical content):
+    # domain/audit.py defines the content and the formula.
+    Column("id", Id, primary_key=True),
+    Column("chain", Id, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=True),
+    Column("type", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),  # the account's clock
+    Column(
+        "actor", String(100), nullable=False
+    ),  # "operator:<id>", "user:<id>", "scim:<id>", "system"
+    Column("subject", String(100), nullable=False),  # "user:<id>", "invoice:<id>", ...
+    Column("before", Text, nullable=True),  # canonical JSON
+    Column("after", Text, nullable=True),  # canonical JSON
+    Column("request_id", String(100), nullable=True),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("chain", "position", name="uq_audit_events_chain_position"),
+    Index("ix_audit_events_account_type_position", "account_id", "type", "position"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    # NOTE: the secret signs deliveries (Standard Webhooks, "whsec_" + base64): it is
+    # shown once at creation and must stay readable to sign, so it is kept as is.
+    Column("id", Id, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event types
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=True),  # None: every account
+    Column("secret", String(100), nullable=False),
+    Column("description", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # NOTE: the outbox: one row per event and endpoint, written in the change's
+    # transaction. `payload` is the exact body every attempt sends; `webhook-id`
+    # is the event id, the same on every attempt. A worker leases a row by moving
+    # `next_attempt_at` past the attempt's timeout before sending, so a worker killed
+    # mid-delivery leaves it due again, never lost.
+    Column("id", Id, primary_key=True),
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("event_id", Id, ForeignKey("audit_events.id"), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
+)
+
+scim_tokens = Table(
+    "scim_tokens",
+    metadata,
+    # NOTE: a bearer token for one account's /scim/v2 endpoint; only its hash is kept.
+    Column("id", Id, primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
 )

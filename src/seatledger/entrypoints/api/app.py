@@ -14,6 +14,7 @@ from seatledger.clock import Clock, SystemClock
 from seatledger.entrypoints.api import idempotency, openapi, problems, roles
 from seatledger.entrypoints.api.deps import path_ids_well_formed
 from seatledger.entrypoints.api.limits import BodyLimits, RateLimiter, RateLimits
+from seatledger.entrypoints.api.request_ids import RequestIds
 from seatledger.entrypoints.api.routes import (
     access,
     accounts,
@@ -91,4 +92,5 @@ def create_app(
     openapi.install(app)
     roles.install(app)
     app.add_middleware(BodyLimits, routes=app.router.routes, refuse=problems.for_domain_error)
+    app.add_middleware(RequestIds)
     return app

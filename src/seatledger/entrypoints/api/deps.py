@@ -14,11 +14,22 @@ from seatledger.domain.ids import is_id, is_token
 from seatledger.entrypoints.api.idempotency import claim_of
 from seatledger.services.unit_of_work import UnitOfWork
 
+ANONYMOUS = "anonymous"  # the actor of a route anyone may call (sign-in, invitations)
+
 
 async def get_uow(request: Request) -> UnitOfWork:
     """The route's unit of work; with an ``Idempotency-Key`` its commit claims the
-    key in the same transaction as the effect (entrypoints/api/idempotency.py)."""
-    return UnitOfWork(request.app.state.engine, idempotency=claim_of(request))
+    key in the same transaction as the effect (entrypoints/api/idempotency.py).
+    Its changes go to the audit log as the caller's (authenticated before any
+    route dependency, roles.py; "anonymous" on the routes anyone may call) with
+    the request's id (request_ids.py)."""
+    principal = getattr(request.state, "principal", None)
+    return UnitOfWork(
+        request.app.state.engine,
+        idempotency=claim_of(request),
+        actor=principal.actor if principal is not None else ANONYMOUS,
+        request_id=getattr(request.state, "request_id", None),
+    )
 
 
 async def get_now(request: Request) -> datetime:

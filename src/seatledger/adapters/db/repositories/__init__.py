@@ -7,6 +7,7 @@ from seatledger.adapters.db.repositories.accounts import (
     Profiles,
     Workspaces,
 )
+from seatledger.adapters.db.repositories.audit import AuditLog
 from seatledger.adapters.db.repositories.billing import BillingMarkers, BillingStates, Invoices
 from seatledger.adapters.db.repositories.documents import InvoicePdfs
 from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
@@ -18,10 +19,12 @@ from seatledger.adapters.db.repositories.users import (
     Users,
     access_facts,
 )
+from seatledger.adapters.db.repositories.webhooks import WebhookOutbox
 
 __all__ = [
     "AccessFacts",
     "Accounts",
+    "AuditLog",
     "BillingMarkers",
     "BillingStates",
     "Contracts",
@@ -38,6 +41,7 @@ __all__ = [
     "TokenHolder",
     "UserTokens",
     "Users",
+    "WebhookOutbox",
     "Workspaces",
     "access_facts",
 ]

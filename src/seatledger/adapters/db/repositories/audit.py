@@ -1,0 +1,90 @@
+"""Repositories: the audit log's entries and chain heads (domain/audit.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.rows import as_values, from_row
+from seatledger.domain.audit import AuditEntry, Head
+
+_E = t.audit_events.c
+_H = t.audit_heads.c
+
+
+class AuditLog:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def advance_head(self, chain: str, count: int) -> Head:
+        """Moves the chain's head ``count`` positions forward and returns the head
+        before the move. The UPDATE takes the head's row lock (PostgreSQL) or the
+        write lock (SQLite): writers of one chain take positions one after another,
+        so each chain stays gapless whatever commits first."""
+        row = self.conn.execute(
+            update(t.audit_heads)
+            .where(_H.chain == chain)
+            .values(position=_H.position + count)
+            .returning(_H.position, _H.hash)
+        ).first()
+        if row is None:  # a chain's first entries (its head is written with them)
+            self.conn.execute(insert(t.audit_heads).values(chain=chain, position=count, hash=""))
+            return Head()
+        return Head(position=row.position - count, hash=row.hash)
+
+    def append(self, entries: Sequence[AuditEntry], head: Head) -> None:
+        """The entries (one executemany) and the chain's new head hash."""
+        self.conn.execute(insert(t.audit_events), [as_values(e) for e in entries])
+        self.conn.execute(
+            update(t.audit_heads).where(_H.chain == entries[0].chain).values(hash=head.hash)
+        )
+
+    def heads(self, chain: str | None = None) -> dict[str, Head]:
+        q = select(_H.chain, _H.position, _H.hash).order_by(_H.chain)
+        if chain is not None:
+            q = q.where(_H.chain == chain)
+        return {r.chain: Head(r.position, r.hash) for r in self.conn.execute(q)}
+
+    def chains(self) -> set[str]:
+        """Every chain that has entries."""
+        return set(self.conn.execute(select(_E.chain).distinct()).scalars())
+
+    def chain_page(self, chain: str, *, after: int, limit: int) -> list[AuditEntry]:
+        """Entries of one chain in position order, after position ``after``."""
+        rows = self.conn.execute(
+            select(t.audit_events)
+            .where(_E.chain == chain, _E.position > after)
+            .order_by(_E.position)
+            .limit(limit)
+        )
+        return [from_row(AuditEntry, r) for r in rows]
+
+    def events(
+        self,
+        account_id: str,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        types: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditEntry]:
+        """An account's entries in position order after ``after`` (the activity
+        list and stream): filters by type and by the account-clock time."""
+        q: Any = (
+            select(t.audit_events)
+            .where(_E.chain == account_id, _E.position > after)
+            .order_by(_E.position)
+            .limit(limit)
+        )
+        if types:
+            q = q.where(_E.type.in_(list(types)))
+        if since is not None:
+            q = q.where(_E.at >= since)
+        if until is not None:
+            q = q.where(_E.at < until)
+        return [from_row(AuditEntry, r) for r in self.conn.execute(q)]
