@@ -47,6 +47,7 @@ REFUSAL_DETAILS = {
 class IssuedToken:
     token: str  # shown once
     expires_at: datetime
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,16 @@ def is_user_token(token: str) -> bool:
 def issue_token(
     uow: UnitOfWork, user: User, *, at: datetime, created_by: str, ttl: timedelta
 ) -> IssuedToken:
-    """Inside the caller's unit of work: one row, the token's hash only.
-    The lifetime is real time (``at``), whatever the account's clock."""
+    """Inside the caller's unit of work, after the account lock: one row, the
+    token's hash only, and its entry in the audit log (``created_by`` is its
+    actor). The lifetime is real time (``at``), whatever the account's clock."""
     if ttl <= timedelta(0):
         raise InvalidInput("a token lives for a positive time", field="ttl")
     token = new_token(USER_TOKEN_PREFIX)
+    token_id = new_id("tok")
     expires_at = at + ttl
     uow.user_tokens.add(
-        id=new_id("tok"),
+        id=token_id,
         token_hash=hash_token(token),
         account_id=user.account_id,
         user_id=user.id,
@@ -87,7 +90,21 @@ def issue_token(
         expires_at=expires_at,
         created_by=created_by,
     )
-    return IssuedToken(token, expires_at)
+    uow.record(
+        "token.issued",
+        subject=f"token:{token_id}",
+        account_id=user.account_id,
+        at=uow.accounts_locked[user.account_id].time_at(at),
+        after={
+            "id": token_id,
+            "user_id": user.id,
+            "role": user.role,
+            "created_by": created_by,
+            "expires_at": expires_at,
+        },
+        actor=created_by,
+    )
+    return IssuedToken(token, expires_at, token_id)
 
 
 def mint_token(
@@ -129,26 +146,34 @@ def sign_in(
     Every attempt costs one argon2id verification (against a dummy hash when
     there is no user or no password), so timing does not tell whether the
     email is known. Failures are counted per (account, email): past the
-    throttle's rate even a right password is refused (429) until it has room."""
+    throttle's rate even a right password is refused (429) until it has room.
+
+    The password is verified (argon2id, tenths of a second) before any lock,
+    against one read outside any transaction; then the token is issued as any
+    change is: the account lock first, the user as it is under the lock."""
     email_key = normalize_email(email)[1]
     attempt = f"{account_id}:{email_key}"
     throttle.check(attempt)
+    # NOTE: an account id of no id's form names no account: no query (a NUL
+    # would make PostgreSQL refuse it), the same 401 as an unknown one.
+    found = uow.credentials(account_id, email_key) if is_id(account_id) else None
+    stored = found.password_hash if found else None
+    verified = verify_password(password, stored)  # always: the same time for all
+    if found is None or not verified:
+        throttle.failed(attempt)
+        raise Unauthorized(WRONG_CREDENTIALS)
+    throttle.succeeded(attempt)
+    rehashed = hash_password(password) if stored and password_needs_rehash(stored) else None
     with uow:
-        # NOTE: an account id of no id's form names no account: no query (a NUL
-        # would make PostgreSQL refuse it), the same 401 as an unknown one.
-        account = uow.accounts.get(account_id) if is_id(account_id) else None
-        user = uow.users.by_email(account_id, email_key) if account else None
-        stored = uow.users.password_hash(user.id) if user else None
-        verified = verify_password(password, stored)  # always: the same time for all
-        if account is None or user is None or not verified:
-            throttle.failed(attempt)
+        account = uow.lock_account(account_id)
+        user = uow.users.get(account_id, found.user_id)
+        if user is None:  # pragma: no cover - users are never removed, only marked deleted
             raise Unauthorized(WRONG_CREDENTIALS)
-        throttle.succeeded(attempt)
         refusal = sign_in_refusal(user, today=account.time_at(at).date())
         if refusal is not None:
             raise Unauthorized(REFUSAL_DETAILS.get(refusal, "this user cannot sign in"))
-        if stored is not None and password_needs_rehash(stored):
-            uow.users.set_password(user.id, hash_password(password))
+        if rehashed is not None:
+            uow.users.set_password(user.id, rehashed)
         issued = issue_token(uow, user, at=at, created_by=f"user:{user.id}", ttl=ttl)
         uow.commit()
     return issued
@@ -186,6 +211,17 @@ def authenticate_token(uow: UnitOfWork, *, token: str, at: datetime) -> TokenUse
 
 def revoke_token(uow: UnitOfWork, *, token: str, at: datetime) -> None:
     """Signing out: the token stops working for every later request."""
+    token_hash = hash_token(token)
     with uow:
-        uow.user_tokens.revoke(hash_token(token), at=at)
+        account = uow.lock_account_of("user_token", token_hash)
+        revoked = uow.user_tokens.revoke(token_hash, at=at)
+        if revoked is not None:  # else another request revoked it first
+            uow.record(
+                "token.revoked",
+                subject=f"token:{revoked.id}",
+                account_id=account.id,
+                at=account.time_at(at),
+                before={"id": revoked.id, "user_id": revoked.user_id, "revoked_at": None},
+                after={"id": revoked.id, "user_id": revoked.user_id, "revoked_at": at},
+            )
         uow.commit()

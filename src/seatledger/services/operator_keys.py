@@ -3,7 +3,7 @@ revocation, which takes effect on the very next request in every process."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,14 +38,28 @@ def _key(row: Any) -> OperatorKey:
     )
 
 
+def _add_key(uow: UnitOfWork, *, key: str, name: str, at: datetime) -> OperatorKey:
+    """Inside the caller's unit of work: the key's hash, and its entry on the
+    installation's chain of the audit log (keys belong to no account)."""
+    added = OperatorKey(new_id("opk"), name, created_at=at)
+    uow.operator_keys.add(id=added.id, name=name, key_hash=hash_token(key), at=at)
+    uow.record(
+        "operator_key.created",
+        subject=f"operator_key:{added.id}",
+        account_id=None,
+        at=at,
+        after=added,  # its key is None: never logged
+    )
+    return added
+
+
 def create_operator_key(uow: UnitOfWork, *, name: str, at: datetime) -> OperatorKey:
     name = check_display_name(name, field="name")
     key = new_token("slop")
-    key_id = new_id("opk")
     with uow:
-        uow.operator_keys.add(id=key_id, name=name, key_hash=hash_token(key), at=at)
+        added = _add_key(uow, key=key, name=name, at=at)
         uow.commit()
-    return OperatorKey(key_id, name, key, created_at=at)
+    return replace(added, key=key)
 
 
 def ensure_operator_key(uow: UnitOfWork, *, key: str, name: str, at: datetime) -> None:
@@ -53,7 +67,7 @@ def ensure_operator_key(uow: UnitOfWork, *, key: str, name: str, at: datetime) -
     A revoked one stays revoked: it is found by its hash, not added again."""
     with uow:
         if uow.operator_keys.by_hash(hash_token(key)) is None:
-            uow.operator_keys.add(id=new_id("opk"), name=name, key_hash=hash_token(key), at=at)
+            _add_key(uow, key=key, name=name, at=at)
             uow.commit()
 
 
@@ -83,9 +97,18 @@ def list_operator_keys(
 def revoke_operator_key(uow: UnitOfWork, *, key_id: str, at: datetime) -> OperatorKey:
     """From now on the key is 401 everywhere; revoking it again changes nothing."""
     with uow:
-        if uow.operator_keys.get(key_id) is None:
+        before = uow.operator_keys.get(key_id)
+        if before is None:
             raise NotFound(f"operator key {key_id} not found", field="key_id")
-        uow.operator_keys.revoke(key_id, at=at)
-        row = uow.operator_keys.get(key_id)
+        revoked = uow.operator_keys.revoke(key_id, at=at)
+        if revoked is not None:
+            uow.record(
+                "operator_key.revoked",
+                subject=f"operator_key:{key_id}",
+                account_id=None,
+                at=at,
+                before=_key(before),
+                after=_key(revoked),
+            )
         uow.commit()
-    return _key(row)
+    return _key(revoked or before)

@@ -3,11 +3,15 @@
 Helpers for the use cases: they never commit, never issue a document (the seats
 they buy are returned for the use case to charge), and they must run after
 ``uow.lock_account`` so that the pool numbers they read cannot move.
+
+Each seat taken, released or bought and each pool that becomes full is
+recorded for the audit log (``uow.record``) from the numbers the statements
+that make the change return: no query of their own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from seatledger.domain.contracts import check_seats_may_be_taken
@@ -19,7 +23,13 @@ from seatledger.domain.ledger import (
     LedgerEntry,
 )
 from seatledger.domain.pools import Pool
-from seatledger.domain.seat_policies import INACTIVE_WHEN_FULL_WARNING, plan_seat_take, refusal
+from seatledger.domain.seat_policies import (
+    INACTIVE_WHEN_FULL,
+    INACTIVE_WHEN_FULL_WARNING,
+    METERED,
+    plan_seat_take,
+    refusal,
+)
 from seatledger.domain.users import INACTIVE, User
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -75,6 +85,18 @@ def sync_seats(
         [pools[m].state for m in missing], operation=operation, add_license=add_license
     )
     if plan.outcome == "save_inactive":
+        for full in (pools[m] for m in missing):
+            if full.policy == INACTIVE_WHEN_FULL and full.state.is_full:
+                _record_limit_reached(
+                    uow,
+                    full,
+                    in_use=full.in_use,
+                    capacity=full.capacity,
+                    user=user,
+                    at=at,
+                    actor=actor,
+                    reason="saved_inactive",
+                )
         user.status = INACTIVE
         for module in sorted(wanted & set(held)):
             release_seat(
@@ -91,24 +113,20 @@ def sync_seats(
     for step in plan.steps:
         pool = pools[step.module]
         if step.grow:
-            in_use, capacity = uow.pools.change_capacity(
-                pool.id, +1, commit_floor=step.cause == CAUSE_AUTO_PURCHASE
-            )
-            purchase = LedgerEntry(
-                account_id=user.account_id,
-                module=pool.module,
-                kind=CAPACITY_CHANGED,
+            before = replace(pool)
+            purchase = record_capacity_change(
+                uow,
+                pool=pool,
                 delta=+1,
-                in_use_after=in_use,
-                capacity_after=capacity,
                 at=at,
                 actor=actor,
                 cause=step.cause or "purchase",
-                user_id=user.id,
+                commit_floor=step.cause == CAUSE_AUTO_PURCHASE,
                 purchased=True,
+                user_id=user.id,
             )
-            entry_id = uow.ledger.append(purchase, pool_id=pool.id)
-            purchases.append(replace(purchase, id=entry_id))
+            _record_seat_bought(uow, before, purchase, at=at)
+            purchases.append(purchase)
         after = uow.pools.take_seat(pool.id)
         if after is None:  # pragma: no cover - the plan was made under the account lock
             raise refusal(pool.state, INACTIVE_WHEN_FULL_WARNING)
@@ -130,7 +148,110 @@ def sync_seats(
             ),
             pool_id=pool.id,
         )
+        uow.record(
+            "seat.taken",
+            subject=_seat_subject(user.id, pool.module),
+            account_id=user.account_id,
+            at=at,
+            after=_seat(user, pool.module, pool.id, operation, in_use=after[0], capacity=after[1]),
+            actor=actor,
+        )
+        # NOTE: a grown or over-capacity seat goes to a pool that was full already.
+        became_full = not (step.grow or step.over_capacity) and after[0] >= after[1]
+        if became_full and pool.policy != METERED:
+            _record_limit_reached(
+                uow,
+                pool,
+                in_use=after[0],
+                capacity=after[1],
+                user=user,
+                at=at,
+                actor=actor,
+                reason="last_seat_taken",
+            )
     return SeatSync(list(plan.warnings), sorted(wanted), purchases)
+
+
+def _record_seat_bought(
+    uow: UnitOfWork, pool: Pool, purchase: LedgerEntry, *, at: datetime
+) -> None:
+    """``pool.capacity_changed`` for a seat bought (``add_license``,
+    ``auto_purchase``): the pool before and after, as services/capacity.py
+    records the other capacity changes, and why (``cause``, ``user_id``)."""
+    committed = (
+        purchase.capacity_after
+        if purchase.cause == CAUSE_AUTO_PURCHASE
+        else pool.committed_capacity
+    )
+    after = replace(
+        pool,
+        capacity=purchase.capacity_after,
+        in_use=purchase.in_use_after,
+        committed_capacity=committed,
+    )
+    uow.record(
+        "pool.capacity_changed",
+        subject=f"pool:{pool.id}",
+        account_id=pool.account_id,
+        at=at,
+        before=replace(pool, in_use=purchase.in_use_after),
+        after={
+            **asdict(after),
+            "cause": purchase.cause,
+            "purchased": True,
+            "user_id": purchase.user_id,
+        },
+        actor=purchase.actor,
+    )
+
+
+def _seat_subject(user_id: str, module: str) -> str:
+    return f"seat:{user_id}:{module}"
+
+
+def _seat(
+    user: User, module: str, pool_id: str, cause: str, *, in_use: int, capacity: int
+) -> dict[str, object]:
+    """A seat as the audit log shows it, with its pool's numbers while it is held."""
+    return {
+        "user_id": user.id,
+        "module": module,
+        "pool_id": pool_id,
+        "cause": cause,
+        "in_use": in_use,
+        "capacity": capacity,
+    }
+
+
+def _record_limit_reached(
+    uow: UnitOfWork,
+    pool: Pool,
+    *,
+    in_use: int,
+    capacity: int,
+    user: User,
+    at: datetime,
+    actor: str,
+    reason: str,
+) -> None:
+    """``reason``: ``last_seat_taken`` (``user`` took it) or ``saved_inactive``
+    (``user`` was saved inactive because the pool is full)."""
+    uow.record(
+        "seat.limit_reached",
+        subject=f"pool:{pool.id}",
+        account_id=pool.account_id,
+        at=at,
+        after={
+            "pool_id": pool.id,
+            "module": pool.module,
+            "policy": pool.policy,
+            "capacity": capacity,
+            "in_use": in_use,
+            "reason": reason,
+            "user_id": user.id,
+        },
+        actor=actor,
+    )
 
 
 def release_seat(
@@ -160,6 +281,14 @@ def release_seat(
         ),
         pool_id=pool_id,
     )
+    uow.record(
+        "seat.released",
+        subject=_seat_subject(user.id, module),
+        account_id=user.account_id,
+        at=at,
+        before=_seat(user, module, pool_id, cause, in_use=in_use + 1, capacity=capacity),
+        actor=actor,
+    )
 
 
 def record_capacity_change(
@@ -172,9 +301,12 @@ def record_capacity_change(
     cause: str,
     commit_floor: bool = False,
     purchased: bool = False,
+    user_id: str | None = None,
 ) -> LedgerEntry:
-    """Appends the change and returns it (with its id): a purchased increase is for
-    the use case to charge."""
+    """Appends the change to the ledger and returns it (with its id): a purchased
+    increase is for the use case to charge. ``user_id``: the user whose seat
+    bought it. The caller records ``pool.capacity_changed`` for the audit log
+    (``sync_seats`` for a seat bought)."""
     in_use, capacity = uow.pools.change_capacity(pool.id, delta, commit_floor=commit_floor)
     entry = LedgerEntry(
         account_id=pool.account_id,
@@ -186,6 +318,7 @@ def record_capacity_change(
         at=at,
         actor=actor,
         cause=cause,
+        user_id=user_id,
         purchased=purchased,
     )
     entry_id = uow.ledger.append(entry, pool_id=pool.id)

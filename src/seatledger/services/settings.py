@@ -17,7 +17,17 @@ def put_seller(uow: UnitOfWork, *, seller: Mapping[str, object], at: datetime) -
     seller they were issued with."""
     checked = check_party(seller, vat_id_required=True)
     with uow:
+        before = uow.settings.seller()
         uow.settings.put_seller(checked, at=at)
+        if checked != before:
+            uow.record(
+                "settings.seller_updated",
+                subject="settings:seller",
+                account_id=None,  # the installation's chain
+                at=at,
+                before=before,
+                after=checked,
+            )
         uow.commit()
     return checked
 

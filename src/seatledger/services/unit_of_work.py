@@ -28,6 +28,7 @@ _OWNED = {
     "seat_request": (tables.seat_requests, "id", "request_id"),
     "invitation": (tables.invitations, "token_hash", "token"),
     "setup_token": (tables.users, "setup_token_hash", "token"),
+    "user_token": (tables.user_tokens, "token_hash", "token"),
 }
 
 
@@ -194,8 +195,8 @@ class UnitOfWork:
 
     def lock_account_of(self, kind: str, key: str) -> Account:
         """The account lock of the account that owns an ``invoice`` (by id), a
-        ``seat_request`` (by id) or an ``invitation`` (by token hash), taken first
-        thing; an unknown one is NotFound."""
+        ``seat_request`` (by id), an ``invitation``, a ``setup_token`` or a
+        ``user_token`` (by token hash), taken first thing; an unknown one is NotFound."""
         table, column, field = _OWNED[kind]
         account = self.accounts.lock_owner(table, column, key)
         if account is None:
@@ -216,6 +217,11 @@ class UnitOfWork:
     def operator_key(self, key_hash: str) -> Any:
         """The key by its hash, as it is now (every request with an operator key)."""
         return self._read_once(lambda conn: repo.OperatorKeys(conn).by_hash(key_hash))
+
+    def credentials(self, account_id: str, email_key: str) -> Any:
+        """The ``user_id`` and ``password_hash`` of the account's user with this
+        email, or None: sign-in verifies the password before it takes any lock."""
+        return self._read_once(lambda conn: repo.Users(conn).credentials(account_id, email_key))
 
     def token_holder(self, token_hash: str) -> repo.TokenHolder | None:
         """The user token with its user and account, as they are now (every

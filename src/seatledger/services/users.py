@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,38 @@ class UserResult:
     seats: list[str]
     warnings: list[str] = field(default_factory=list)
     setup_token: str | None = None
+
+
+def _as_now(user: User) -> User:
+    """A copy of the user as it is now, for the audit log (the use case goes on
+    changing ``user``; the log writes its changes at commit)."""
+    return replace(user, workspace_ids=list(user.workspace_ids))
+
+
+def _record_user(
+    uow: UnitOfWork, type: str, user: User, *, at: datetime, actor: str, before: User | None
+) -> None:
+    uow.record(
+        type,
+        subject=f"user:{user.id}",
+        account_id=user.account_id,
+        at=at,
+        before=before,
+        after=_as_now(user),
+        actor=actor,
+    )
+
+
+def _record_password_set(uow: UnitOfWork, user: User, *, at: datetime, via: str) -> None:
+    """The user sets its own password (the hash is never logged)."""
+    uow.record(
+        "password.set",
+        subject=f"user:{user.id}",
+        account_id=user.account_id,
+        at=at,
+        after={"user_id": user.id, "via": via},
+        actor=f"user:{user.id}",
+    )
 
 
 def _load_user(uow: UnitOfWork, account_id: str, user_id: str) -> User:
@@ -145,6 +177,9 @@ def create_user(
         issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
         if user.status != ACTIVE:
             uow.users.save(user, at=at)
+        # NOTE: a user's entry follows its seats' entries: its ``after`` is the user
+        # as saved (a create may land inactive).
+        _record_user(uow, "user.created", user, at=at, actor=actor, before=None)
         result = _result(uow, user, change, setup_token)
         uow.commit()
     return result
@@ -198,6 +233,7 @@ def update_user(
         user = _load_user(uow, account_id, user_id)
         if user.status == DELETED:
             raise Conflict(f"user {user_id} is deleted", field="status")
+        before = _as_now(user)
         if first_name is not UNSET:
             user.first_name = check_person_name(first_name, field="first_name")
         if last_name is not UNSET:
@@ -224,6 +260,8 @@ def update_user(
         )
         issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
         uow.users.save(user, at=at)
+        if user != before:
+            _record_user(uow, "user.updated", user, at=at, actor=actor, before=before)
         result = _result(uow, user, change)
         uow.commit()
     return result
@@ -244,12 +282,14 @@ def activate_user(
         check_transition(user, ACTIVE)
         change = None
         if user.status != ACTIVE:
+            before = _as_now(user)
             user.status = ACTIVE
             change = sync_seats(
                 uow, user=user, operation="activate", at=at, actor=actor, add_license=add_license
             )
             issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
             uow.users.save(user, at=at)
+            _record_user(uow, "user.activated", user, at=at, actor=actor, before=before)
         result = _result(uow, user, change)
         uow.commit()
     return result
@@ -269,9 +309,11 @@ def deactivate_user(
             uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
         change = None
         if user.status != INACTIVE:
+            before = _as_now(user)
             user.status = INACTIVE
             change = sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)
             uow.users.save(user, at=at)
+            _record_user(uow, "user.deactivated", user, at=at, actor=actor, before=before)
         result = _result(uow, user, change)
         uow.commit()
     return result
@@ -288,9 +330,11 @@ def delete_user(
         check_may_lose_seats(user, action="delete")
         if user.status == INVITED:
             uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
+        before = _as_now(user)
         user.status = DELETED
         change = sync_seats(uow, user=user, operation="delete", at=at, actor=actor)
         uow.users.save(user, at=at)
+        _record_user(uow, "user.deleted", user, at=at, actor=actor, before=before)
         result = _result(uow, user, change)
         uow.commit()
     return result
@@ -355,6 +399,22 @@ def invite_user(
             expires_at=expires_at,
             at=at,
         )
+        uow.record(
+            "invitation.created",
+            subject=f"invitation:{invitation_id}",
+            account_id=account_id,
+            at=at,
+            after={
+                "id": invitation_id,
+                "user_id": user.id,
+                "email": user.email,
+                "role": user.role,
+                "profile_id": user.profile_id,
+                "workspace_id": workspace_id,
+                "expires_at": expires_at,
+            },
+            actor=actor,
+        )
         uow.commit()
     return InvitationResult(invitation_id, token, expires_at, user)
 
@@ -387,18 +447,16 @@ def accept_invitation(
         if at >= invitation.expires_at:
             raise Gone("this invitation has expired", field="token")
         user = _load_user(uow, account_id, invitation.user_id)
+        invited = _as_now(user)
         user.first_name, user.last_name, user.status = first_name, last_name, ACTIVE
-        change = sync_seats(
-            uow,
-            user=user,
-            operation="accept",
-            at=at,
-            actor=f"user:{user.id}",
-        )
+        invitee = f"user:{user.id}"  # the invitee acts, not the anonymous caller
+        change = sync_seats(uow, user=user, operation="accept", at=at, actor=invitee)
         issue_charges(uow, account, change.purchases)
         uow.users.save(user, at=at)
         uow.users.set_password(user.id, password_hash)
         uow.invitations.close(invitation.id, status="accepted", at=at)
+        _record_user(uow, "user.created", user, at=at, actor=invitee, before=invited)
+        _record_password_set(uow, user, at=at, via="invitation")
         result = _result(uow, user, change)
         uow.commit()
     return result
@@ -415,5 +473,6 @@ def set_password_with_setup_token(
         if user is None:
             raise NotFound("setup token not found or already used", field="token")
         uow.users.set_password(user.id, password_hash)
+        _record_password_set(uow, user, at=at, via="setup_token")
         uow.commit()
     return user

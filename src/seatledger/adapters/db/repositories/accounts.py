@@ -381,12 +381,14 @@ class OperatorKeys:
             q = q.where(t.operator_keys.c.id > after)
         return list(self.conn.execute(q))
 
-    def revoke(self, key_id: str, *, at: datetime) -> None:
-        self.conn.execute(
+    def revoke(self, key_id: str, *, at: datetime) -> Any:
+        """The key as revoked, or None if it was revoked already (or is unknown)."""
+        return self.conn.execute(
             update(t.operator_keys)
             .where(t.operator_keys.c.id == key_id, t.operator_keys.c.revoked_at.is_(None))
             .values(revoked_at=at)
-        )
+            .returning(*t.operator_keys.c)
+        ).first()
 
     def record_use(self, key_id: str, *, at: datetime, stale_from: datetime) -> None:
         """Sets ``last_used_at`` if the recorded one is ``stale_from`` or older:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -100,9 +101,12 @@ class UserTokens:
             row.clock_now,
         )
 
-    def revoke(self, token_hash: str, *, at: datetime) -> None:
-        self.conn.execute(
+    def revoke(self, token_hash: str, *, at: datetime) -> Any:
+        """The token's ``id`` and ``user_id`` if this revoked it; None if it was
+        revoked already (or is unknown)."""
+        return self.conn.execute(
             update(t.user_tokens)
             .where(t.user_tokens.c.token_hash == token_hash, t.user_tokens.c.revoked_at.is_(None))
             .values(revoked_at=at)
-        )
+            .returning(t.user_tokens.c.id, t.user_tokens.c.user_id)
+        ).first()

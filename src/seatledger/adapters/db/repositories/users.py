@@ -105,11 +105,6 @@ class Users:
             .values(password_hash=password_hash, setup_token_hash=None)
         )
 
-    def password_hash(self, user_id: str) -> str | None:
-        return self.conn.execute(
-            select(t.users.c.password_hash).where(t.users.c.id == user_id)
-        ).scalar_one_or_none()
-
     def set_workspaces(self, user_id: str, workspace_ids: list[str]) -> None:
         self.conn.execute(delete(t.user_workspaces).where(t.user_workspaces.c.user_id == user_id))
         if workspace_ids:
@@ -126,15 +121,15 @@ class Users:
             return None
         return _user(rows[0], sorted(r.workspace_id for r in rows if r.workspace_id))
 
-    def by_email(self, account_id: str, email_key: str) -> User | None:
-        """The live (not deleted) user with this email, else the newest deleted one."""
-        row = self.conn.execute(
-            select(t.users)
+    def credentials(self, account_id: str, email_key: str) -> Any:
+        """The ``user_id`` and ``password_hash`` of the user with this email (sign-in):
+        the live (not deleted) one, else the newest deleted one."""
+        return self.conn.execute(
+            select(t.users.c.id.label("user_id"), t.users.c.password_hash)
             .where(t.users.c.account_id == account_id, t.users.c.email_key == email_key)
             .order_by((t.users.c.status == DELETED).asc(), t.users.c.created_at.desc())
             .limit(1)
         ).first()
-        return self._with_workspaces([row])[0] if row else None
 
     def email_taken(self, account_id: str, email_key: str, *, except_id: str | None = None) -> bool:
         q = select(t.users.c.id).where(
