@@ -47,7 +47,7 @@ REFUSAL_DETAILS = {
 class IssuedToken:
     token: str  # shown once
     expires_at: datetime
-    id: str = ""
+    id: str  # the token's id (tok_…), its subject in the audit log
 
 
 @dataclass(frozen=True)
