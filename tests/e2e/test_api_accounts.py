@@ -5,8 +5,11 @@ malformed and foreign ids, and the OpenAPI document."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
+
+from seatledger.services.unit_of_work import UnitOfWork
 
 BLOCK3 = {"module": "console", "capacity": 3, "unit_price": "10.00", "policy": "block"}
 
@@ -538,6 +541,22 @@ def test_an_operator_changes_an_accounts_name_tax_rate_payment_terms_and_locale(
     assert api.ok(api.client.get(f"/v1/accounts/{created['id']}")) == changed
     cleared = api.ok(api.client.patch(f"/v1/accounts/{created['id']}", json={"tax_rate": None}))
     assert cleared["tax_rate"] is None and cleared["name"] == "Acme GmbH"
+
+
+def test_an_account_patch_is_in_the_audit_log_as_the_callers_with_its_request_id(api, engine):
+    account_id = api.create_account(name="Acme")["id"]
+    api.ok(
+        api.client.patch(
+            f"/v1/accounts/{account_id}",
+            json={"name": "Acme GmbH"},
+            headers={"X-Request-Id": "req-patch-1"},
+        )
+    )
+    with UnitOfWork(engine) as u:
+        (entry,) = u.audit_log.events(account_id, types=["account.updated"])
+    assert entry.actor.startswith("operator:") and entry.request_id == "req-patch-1"
+    assert json.loads(entry.before or "")["name"] == "Acme"
+    assert json.loads(entry.after or "")["name"] == "Acme GmbH"
 
 
 def test_a_new_tax_rate_applies_to_later_documents_and_issued_ones_keep_theirs(api):

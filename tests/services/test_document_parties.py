@@ -108,6 +108,7 @@ def test_documents_keep_the_seller_and_buyer_they_were_issued_with_after_later_e
     accounts.update_account(
         uow_factory(),
         account_id=account_id,
+        at=START,
         billing={**BUYER, "legal_name": "Acme Europe SAS"},
         payment_terms_days=60,
         payment_method="card",
@@ -190,7 +191,11 @@ def test_a_bad_seller_or_billing_detail_writes_nothing(uow_factory: Uow) -> None
     assert refused.value.field == "vat_id"
     with pytest.raises(InvalidInput) as refused:
         accounts.update_account(
-            uow_factory(), account_id=account_id, name="Renamed", billing={**BUYER, "country": "XX"}
+            uow_factory(),
+            account_id=account_id,
+            at=START,
+            name="Renamed",
+            billing={**BUYER, "country": "XX"},
         )
     assert refused.value.field == "billing.country"
 

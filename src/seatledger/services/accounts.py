@@ -35,8 +35,9 @@ from seatledger.domain.periods import instant
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_policies import CAPPED_POLICIES
 from seatledger.domain.users import ACTIVE
+from seatledger.services.capacity import change_capacity
 from seatledger.services.charges import issue_charges
-from seatledger.services.seats import record_capacity_change, sync_seats
+from seatledger.services.seats import sync_seats
 from seatledger.services.unit_of_work import UnitOfWork
 from seatledger.services.unset import UNSET
 
@@ -99,6 +100,7 @@ def update_account(
     uow: UnitOfWork,
     *,
     account_id: str,
+    at: datetime,
     name: Any = UNSET,
     tax_rate: Any = UNSET,
     payment_method: Any = UNSET,
@@ -108,9 +110,12 @@ def update_account(
     billing: Any = UNSET,
 ) -> Account:
     """Changes what is given (None clears ``tax_rate``, ``billing_email`` and
-    ``billing``). Documents already issued keep what they had: they are frozen."""
+    ``billing``). Documents already issued keep what they had: they are frozen.
+    ``at``: now (the account's clock, on a test clock); a change is logged, a
+    request that changes nothing is not."""
     with uow:
         account = uow.lock_account(account_id)
+        before = replace(account)
         if name is not UNSET:
             account.name = check_account_name(name)
         if tax_rate is not UNSET:
@@ -128,6 +133,15 @@ def update_account(
         if billing is not UNSET:
             account.billing = _billing(billing)
         uow.accounts.save(account)
+        if account != before:
+            uow.record(
+                "account.updated",
+                subject=f"account:{account.id}",
+                account_id=account.id,
+                at=account.time_at(at),
+                before=before,
+                after=account,
+            )
         uow.commit()
     return account
 
@@ -277,6 +291,13 @@ def create_contract(
             )
         apply_now = version == 1 or start_date <= today
         uow.contracts.add(contract, at=at, applied=apply_now)
+        uow.record(
+            "contract.created",
+            subject=f"contract:{contract.id}",
+            account_id=account_id,
+            at=at,
+            after=contract,
+        )
         if apply_now:
             # NOTE: a first version governs from its start: a back-dated one has had
             # its capacity since then (its periods are billed by the next run).
@@ -401,8 +422,14 @@ def apply_contract_terms(
         )
         uow.pools.save_terms(updated)
         if delta:
-            record_capacity_change(
-                uow, pool=updated, delta=delta, at=at, actor=actor, cause=CAUSE_CONTRACT
+            change_capacity(
+                uow,
+                pool=updated,
+                delta=delta,
+                at=at,
+                actor=actor,
+                cause=CAUSE_CONTRACT,
+                recorded_at=seats_at,
             )
     for module, pool in existing.items():
         if module in contract.modules or pool.retired:
@@ -415,8 +442,14 @@ def apply_contract_terms(
             )
         uow.pools.save_terms(replace(pool, retired=True))
         if pool.capacity:
-            record_capacity_change(
-                uow, pool=pool, delta=-pool.capacity, at=at, actor=actor, cause=CAUSE_CONTRACT
+            change_capacity(
+                uow,
+                pool=pool,
+                delta=-pool.capacity,
+                at=at,
+                actor=actor,
+                cause=CAUSE_CONTRACT,
+                recorded_at=seats_at,
             )
     purchases: list[LedgerEntry] = []
     if new_modules:
@@ -443,6 +476,13 @@ def create_workspace(uow: UnitOfWork, *, account_id: str, name: str, at: datetim
     with uow:
         at = uow.lock_account(account_id).time_at(at)
         uow.workspaces.add(workspace, at=at)
+        uow.record(
+            "workspace.created",
+            subject=f"workspace:{workspace.id}",
+            account_id=account_id,
+            at=at,
+            after=workspace,
+        )
         uow.commit()
     return workspace
 
@@ -471,6 +511,13 @@ def create_profile(
                 )
         profile = Profile(new_id("prf"), account_id, name, frozenset(modules))
         uow.profiles.add(profile, at=at)
+        uow.record(
+            "profile.created",
+            subject=f"profile:{profile.id}",
+            account_id=account_id,
+            at=at,
+            after=profile,
+        )
         uow.commit()
     return profile
 

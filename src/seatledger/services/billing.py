@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from seatledger.domain.accounts import Account
@@ -30,8 +30,10 @@ from seatledger.domain.planner import (
     plan,
     upcoming_invoice,
 )
+from seatledger.domain.seat_requests import APPLIED
+from seatledger.services.capacity import change_capacity
 from seatledger.services.charges import issue, issue_charges
-from seatledger.services.seats import record_capacity_change
+from seatledger.services.seat_requests import record_request_change
 from seatledger.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("seatledger.billing")
@@ -90,7 +92,9 @@ def process_due(uow: UnitOfWork, account: Account, until: datetime) -> list[Issu
 def _write(
     uow: UnitOfWork, account: Account, planned: Plan, inputs: PlanInputs
 ) -> list[IssuedInvoice]:
-    """Writes a plan's steps in order, numbering its documents, and the next state."""
+    """Writes a plan's steps in order, numbering its documents, and the next state.
+    Each change is logged at the instant the plan gives it (the account's time it
+    takes effect), as the unit of work's actor ("system" for a scheduled run)."""
     from seatledger.services.accounts import apply_contract_terms
 
     issued: list[IssuedInvoice] = []
@@ -100,7 +104,7 @@ def _write(
     for step in planned.steps:
         if isinstance(step, CapacityChange):
             pool = pools[step.module]
-            record_capacity_change(
+            change_capacity(
                 uow,
                 pool=pool,
                 delta=step.delta,
@@ -116,8 +120,11 @@ def _write(
                     uow.pools.save_terms(pool)
         elif isinstance(step, RequestDecided):
             request = requests[step.request_id]
+            before = replace(request)
             request.status, request.reason, request.decided_at = step.status, step.reason, step.at
             uow.seat_requests.save(request)
+            event = "seat_change.applied" if step.status == APPLIED else "seat_change.rejected"
+            record_request_change(uow, event, request, at=step.at, before=before)
         elif isinstance(step, ApplyVersion):
             contract = next(c for c in inputs.contracts if c.id == step.contract_id)
             purchases = apply_contract_terms(
@@ -234,8 +241,17 @@ def advance_clock(uow: UnitOfWork, *, account_id: str, to: datetime) -> list[Iss
                 f"it reads {account.clock_now.isoformat()}",
                 field="now",
             )
+        before = replace(account)
         issued = process_due(uow, account, to)
         uow.accounts.set_clock(account_id, to)
+        uow.record(
+            "account.clock_moved",
+            subject=f"account:{account_id}",
+            account_id=account_id,
+            at=to,
+            before=before,
+            after=replace(before, clock_now=to),
+        )
         uow.commit()
     return issued
 

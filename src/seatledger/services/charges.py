@@ -36,7 +36,8 @@ def issue(
     §5 Documents: it keeps the seller (the settings as they are now) and the buyer
     (the account's billing details), the payment method and terms, the locale and
     ``tax_rate``, the rate its tax was computed at (no tax: 0), as they are when it
-    is issued; its due date is the issue date + the payment terms."""
+    is issued; its due date is the issue date + the payment terms. Logged as
+    ``invoice.issued`` or ``credit_note.issued`` at its issue instant."""
     year = draft.issued_at.year
     seq = uow.invoices.next_sequence(
         sequence_name(kind=draft.type, year=year, test=account.test_clock)
@@ -69,6 +70,13 @@ def issue(
         tax_rate=tax_rate if tax_rate is not None else Decimal(0),
     )
     uow.invoices.add(invoice)
+    uow.record(
+        f"{invoice.type}.issued",
+        subject=f"{invoice.type}:{invoice.id}",
+        account_id=account.id,
+        at=invoice.issued_at,
+        after=invoice,
+    )
     return invoice
 
 

@@ -53,11 +53,14 @@ def _parse_page_key(key: str | None) -> tuple[datetime, str] | None:
         raise InvalidInput("cursor is not valid", field="cursor") from None
 
 
+_STATUS_EVENTS = {"paid": "invoice.paid", "void": "invoice.voided"}
+
+
 def _set_status(
     uow: UnitOfWork, *, invoice_id: str, at: datetime, target: str, reason: str | None = None
 ) -> IssuedInvoice:
     with uow:
-        uow.lock_account_of("invoice", invoice_id)
+        account = uow.lock_account_of("invoice", invoice_id)
         invoice = _load(uow, invoice_id)
         if invoice.type != "invoice":
             raise Conflict("only invoices have a payment status", field="invoice_id")
@@ -69,6 +72,14 @@ def _set_status(
             )
         uow.invoices.set_status(invoice.id, target, at=at, reason=reason)
         updated = _load(uow, invoice_id)
+        uow.record(
+            _STATUS_EVENTS[target],
+            subject=f"invoice:{invoice.id}",
+            account_id=account.id,
+            at=account.time_at(at),
+            before=invoice,
+            after=updated,
+        )
         uow.commit()
     return updated
 

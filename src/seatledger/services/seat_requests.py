@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from seatledger.domain.errors import Conflict, InvalidInput, NotFound, RuleRefusal
@@ -21,8 +21,8 @@ from seatledger.domain.seat_requests import (
     check_target,
     initial_status,
 )
+from seatledger.services.capacity import change_capacity
 from seatledger.services.charges import issue_charges, preview_charge
-from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
 
 
@@ -30,6 +30,25 @@ from seatledger.services.unit_of_work import UnitOfWork
 class SeatRequestResult:
     request: SeatRequest
     stored: bool
+
+
+def record_request_change(
+    uow: UnitOfWork,
+    event: str,
+    request: SeatRequest,
+    *,
+    at: datetime,
+    before: SeatRequest | None = None,
+) -> None:
+    """``seat_change.*`` in the audit log: the request as it was and as it is now."""
+    uow.record(
+        event,
+        subject=f"seat_request:{request.id}",
+        account_id=request.account_id,
+        at=at,
+        before=before,
+        after=replace(request),
+    )
 
 
 def _pool(uow: UnitOfWork, account_id: str, module: str):  # type: ignore[no-untyped-def]
@@ -96,8 +115,9 @@ def request_seat_change(
         if preview:
             return SeatRequestResult(request, stored=False)
         uow.seat_requests.add(request, pool_id=pool.id, requested_by=actor)
+        record_request_change(uow, "seat_change.requested", request, at=at)
         if status == APPLIED:
-            purchase = record_capacity_change(
+            purchase = change_capacity(
                 uow,
                 pool=pool,
                 delta=delta,
@@ -106,6 +126,7 @@ def request_seat_change(
                 cause=CAUSE_SEAT_REQUEST,
                 purchased=True,
             )
+            record_request_change(uow, "seat_change.applied", request, at=at)
             issue_charges(uow, account, [purchase])
         uow.commit()
     return SeatRequestResult(request, stored=True)
@@ -143,11 +164,13 @@ def approve_seat_request(
                 f"seat request {request_id} is {request.status}, not pending", field="status"
             )
         pool = _pool(uow, account_id, request.module)
+        before = replace(request)
         request.decided_at = at
         try:
             delta = check_direction(request, pool.state)
         except RuleRefusal as lost:
             request.status, request.reason = REJECTED, lost.message
+            record_request_change(uow, "seat_change.rejected", request, at=at, before=before)
         else:
             request.effective = EFFECTIVE_NOW if delta > 0 else effective
             check_target(
@@ -156,7 +179,9 @@ def approve_seat_request(
                 at_renewal=request.effective == EFFECTIVE_RENEWAL,
             )
             if request.effective == EFFECTIVE_NOW:
-                change = record_capacity_change(
+                request.status = APPLIED
+                record_request_change(uow, "seat_change.approved", request, at=at, before=before)
+                change = change_capacity(
                     uow,
                     pool=pool,
                     delta=delta,
@@ -165,11 +190,12 @@ def approve_seat_request(
                     cause=CAUSE_SEAT_REQUEST,
                     purchased=delta > 0,
                 )
+                record_request_change(uow, "seat_change.applied", request, at=at, before=before)
                 if delta > 0:
                     issue_charges(uow, account, [change])
-                request.status = APPLIED
             else:
                 request.status = SCHEDULED
+                record_request_change(uow, "seat_change.approved", request, at=at, before=before)
         uow.seat_requests.save(request)
         uow.commit()
     return request
@@ -185,8 +211,10 @@ def reject_seat_request(
         request = _load_request(uow, request_id)
         if request.status not in (PENDING, SCHEDULED):
             raise Conflict(f"seat request {request_id} is {request.status}", field="status")
+        before = replace(request)
         request.status, request.reason, request.decided_at = REJECTED, reason.strip(), at
         uow.seat_requests.save(request)
+        record_request_change(uow, "seat_change.rejected", request, at=at, before=before)
         uow.commit()
     return request
 

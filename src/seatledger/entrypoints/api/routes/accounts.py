@@ -46,10 +46,10 @@ def create_account(body: AccountCreate, uow: Uow, now: Now, _: CurrentPrincipal)
 
 @router.patch("/accounts/{account_id}", response_model=AccountPublic)
 def update_account(
-    account_id: str, body: AccountUpdate, uow: Uow, _: CurrentPrincipal
+    account_id: str, body: AccountUpdate, uow: Uow, now: Now, _: CurrentPrincipal
 ) -> AccountPublic:
     given = body.model_dump(include=body.model_fields_set)
-    return AccountPublic.of(accounts.update_account(uow, account_id=account_id, **given))
+    return AccountPublic.of(accounts.update_account(uow, account_id=account_id, at=now, **given))
 
 
 @router.get("/accounts", response_model=Page[AccountPublic])

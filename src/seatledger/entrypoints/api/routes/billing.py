@@ -31,7 +31,12 @@ def start_billing_run(
     uow: Uow, now: Now, _: CurrentPrincipal, body: BillingRunIn | None = None
 ) -> BillingRunOut:
     as_of = (body.as_of if body else None) or now
-    result = billing.run_billing(lambda: UnitOfWork(uow.engine), as_of=as_of, now=now)
+    # NOTE: one transaction per account, each logged as the caller's, with its request id
+    result = billing.run_billing(
+        lambda: UnitOfWork(uow.engine, actor=uow.actor, request_id=uow.request_id),
+        as_of=as_of,
+        now=now,
+    )
     return BillingRunOut(
         as_of=result.as_of,
         accounts=result.accounts,
