@@ -57,3 +57,43 @@ def load_settings() -> Settings:
         db_max_overflow=_number("SEATLEDGER_DB_MAX_OVERFLOW", DEFAULT_DB_MAX_OVERFLOW, 0),
         db_pool_timeout=_number("SEATLEDGER_DB_POOL_TIMEOUT", DEFAULT_DB_POOL_TIMEOUT, 0.0),
     )
+
+
+# --- webhooks (docs/webhooks.md) ------------------------------------------------
+WEBHOOK_ALLOW_PRIVATE_ENV = "SEATLEDGER_WEBHOOK_ALLOW_PRIVATE"
+DEFAULT_WEBHOOK_TIMEOUT = 10.0  # seconds an attempt may take, DNS to answer
+DEFAULT_WEBHOOK_POLL_INTERVAL = 1.0  # seconds a worker waits when nothing is due
+DEFAULT_WEBHOOK_CONCURRENCY = 8  # attempts one worker makes at once
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """``allow_private``: the kinds of address (domain/webhooks.py ADDRESS_KINDS)
+    an endpoint may resolve to besides public ones; none by default."""
+
+    allow_private: frozenset[str] = frozenset()
+    timeout: float = DEFAULT_WEBHOOK_TIMEOUT
+    poll_interval: float = DEFAULT_WEBHOOK_POLL_INTERVAL
+    concurrency: int = DEFAULT_WEBHOOK_CONCURRENCY
+
+
+def load_webhook_settings() -> WebhookSettings:
+    """SEATLEDGER_WEBHOOK_ALLOW_PRIVATE (``loopback``, ``private``,
+    ``link-local``, comma-separated, or ``all``), SEATLEDGER_WEBHOOK_TIMEOUT,
+    SEATLEDGER_WEBHOOK_POLL_INTERVAL, SEATLEDGER_WEBHOOK_CONCURRENCY. A value
+    of no such form stops the program, naming the variable."""
+    from seatledger.domain.webhooks import parse_allowance
+
+    raw = os.environ.get(WEBHOOK_ALLOW_PRIVATE_ENV, "")
+    try:
+        allowed = parse_allowance(raw)
+    except ValueError as wrong:
+        raise ValueError(f"{WEBHOOK_ALLOW_PRIVATE_ENV}={raw!r}: {wrong}") from None
+    return WebhookSettings(
+        allow_private=allowed,
+        timeout=_number("SEATLEDGER_WEBHOOK_TIMEOUT", DEFAULT_WEBHOOK_TIMEOUT, 0.1),
+        poll_interval=_number(
+            "SEATLEDGER_WEBHOOK_POLL_INTERVAL", DEFAULT_WEBHOOK_POLL_INTERVAL, 0.01
+        ),
+        concurrency=_number("SEATLEDGER_WEBHOOK_CONCURRENCY", DEFAULT_WEBHOOK_CONCURRENCY, 1),
+    )

@@ -45,6 +45,11 @@ WHO: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/operator-keys/{key_id}"): "operator",
     ("PUT", "/v1/settings/seller"): "operator",
     ("GET", "/v1/settings/seller"): "operator",
+    ("POST", "/v1/webhook-endpoints"): "operator",
+    ("GET", "/v1/webhook-endpoints"): "operator",
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): "operator",
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): "operator",
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): "operator",
     ("POST", f"{A}/seat-requests"): "owner",
     ("GET", f"{A}/seat-requests"): "owner",
     ("GET", f"{A}/invoices"): "owner",
@@ -179,6 +184,15 @@ class World:
         created = self.api.client.post("/v1/operator-keys", json={"name": "spare"})
         return str(self.api.ok(created, 201)["id"])
 
+    def spare_webhook_endpoint(self) -> str:
+        """An endpoint of its own for each call (a call may delete it); at a
+        public address, so no loopback allowance is needed (nothing is sent)."""
+        created = self.api.client.post(
+            "/v1/webhook-endpoints",
+            json={"url": "https://93.184.215.14/hook", "events": ["user.created"]},
+        )
+        return str(self.api.ok(created, 201)["id"])
+
     def mint(self, account_id: str, user_id: str) -> str:
         return self.api.ok(
             self.api.client.post(f"/v1/accounts/{account_id}/users/{user_id}/tokens"), 201
@@ -198,6 +212,9 @@ class World:
             .replace("{invoice_id}", self.invoice)
             .replace("{token}", self.invitation)
             .replace("{key_id}", self.spare_operator_key() if "{key_id}" in path else "")
+            .replace(
+                "{endpoint_id}", self.spare_webhook_endpoint() if "{endpoint_id}" in path else ""
+            )
         )
 
     def call(self, caller: str, method: str, path: str, user_id: str | None = None) -> int:

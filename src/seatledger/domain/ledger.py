@@ -9,7 +9,7 @@ account lock, so the ledger alone shows whether a limit was ever broken.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 SEAT_TAKEN = "seat_taken"
@@ -81,3 +81,41 @@ def limit_breaches(entries: Iterable[LedgerEntry], capped_modules: set[str]) -> 
         if over or drift or count.in_use < 0:
             bad.append(e)
     return bad
+
+
+@dataclass(frozen=True)
+class UsagePoint:
+    """A pool's numbers from ``at`` on (until the next point)."""
+
+    at: datetime
+    in_use: int
+    capacity: int
+
+
+def usage_series(
+    start: datetime,
+    end: datetime,
+    before: Iterable[LedgerEntry],
+    entries: Iterable[LedgerEntry],
+) -> dict[str, list[UsagePoint]]:
+    """Per module, seats in use and capacity from ``start`` to ``end`` as steps: a
+    point at ``start`` (the numbers after the module's last entry before it, in
+    ``before``), one after each instant of ``entries`` (those in ``[start, end]``,
+    in append order; of several at one instant, the last counts) and one at ``end``.
+    A module with no entry before ``start`` begins at its first entry."""
+    series: dict[str, list[UsagePoint]] = {
+        e.module: [UsagePoint(start, e.in_use_after, e.capacity_after)] for e in before
+    }
+    for e in entries:
+        if not start <= e.at <= end:
+            continue
+        points = series.setdefault(e.module, [])
+        point = UsagePoint(e.at, e.in_use_after, e.capacity_after)
+        if points and points[-1].at == e.at:
+            points[-1] = point
+        else:
+            points.append(point)
+    for points in series.values():
+        if points[-1].at < end:
+            points.append(replace(points[-1], at=end))
+    return series

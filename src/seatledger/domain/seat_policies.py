@@ -136,3 +136,21 @@ def plan_seat_take(
         else:  # pragma: no cover - every full policy is handled above
             raise AssertionError(pool.policy)
     return TakePlan(outcome="take", steps=tuple(steps), warnings=tuple(warnings))
+
+
+def purchase_message(step: SeatStep, charge: str | None, *, priced: bool) -> str:
+    """What a seat bought on the way (a ``grow`` step) says before it is bought:
+    "+1 user license will be added to pool 'console': 15.00 EUR now" (``charge``,
+    from the proration that will invoice it; None: nothing is charged, e.g. in a
+    trial). ``priced`` False (someone who sees no prices, PRODUCT.md §2 rule 5):
+    that a charge follows, without its amount."""
+    what = (
+        "seat will be bought in" if step.cause == AUTO_PURCHASE else "user license will be added to"
+    )
+    text = f"+1 {what} pool {step.module!r}"
+    refund = " (not refundable)" if step.cause == AUTO_PURCHASE else ""
+    if charge is None:
+        return text + refund
+    if not priced:
+        return f"{text}, and charged{refund}"
+    return f"{text}: {charge}{refund}"

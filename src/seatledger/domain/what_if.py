@@ -58,7 +58,13 @@ class WhatIf:
     currency: str
     actual: list[IssuedInvoice]  # issued in the range, as they are
     what_if: list[DraftInvoice]  # what the other terms would have issued in it
-    difference: Decimal  # Σ what_if − Σ actual, credit notes negative, void ones left out
+    billed: Decimal  # Σ actual totals, credit notes negative, void ones left out
+    would_bill: Decimal  # Σ what_if totals
+
+    @property
+    def difference(self) -> Decimal:
+        """Σ what_if − Σ actual."""
+        return self.would_bill - self.billed
 
 
 def check_range(start: date, end: date, now: datetime) -> None:
@@ -211,4 +217,4 @@ def side_by_side(currency: str, actual: list[IssuedInvoice], drafts: list[DraftI
     bills nothing."""
     billed = sum((signed_total(d) for d in actual if d.status != "void"), Decimal(0))
     would_bill = sum((signed_total(d) for d in drafts), Decimal(0))
-    return WhatIf(currency, actual, drafts, would_bill - billed)
+    return WhatIf(currency, actual, drafts, billed, would_bill)

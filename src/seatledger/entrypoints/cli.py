@@ -60,12 +60,15 @@ def serve(
     _log_to_stderr()
     console.print(f"seatledger on http://{host}:{port}  (docs: /docs, spec: /openapi.json)")
     if workers > 1:
-        # NOTE: one billing scheduler for the whole server, in this process; the
-        # workers only serve requests.
+        # NOTE: one billing scheduler and one webhook worker for the whole server,
+        # in this process; the workers only serve requests.
         from seatledger.entrypoints.scheduler import BillingScheduler
+        from seatledger.entrypoints.webhook_worker import WebhookWorker
 
         scheduler = BillingScheduler(engine=engine, clock=SystemClock())
+        deliverer = WebhookWorker(engine=engine, clock=SystemClock())
         scheduler.start()
+        deliverer.start()
         try:
             uvicorn.run(
                 "seatledger.entrypoints.api.factory:app",
@@ -76,12 +79,49 @@ def serve(
             )
         finally:
             scheduler.stop()
+            deliverer.stop()
             engine.dispose()
     else:
         from seatledger.entrypoints.api.factory import build_app
 
         engine.dispose()
         uvicorn.run(build_app(settings, scheduler=True), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker(
+    once: bool = typer.Option(False, "--once", help="Deliver what is due now, then exit."),
+) -> None:
+    """Run the background work alone (applies pending migrations first): deliver
+    webhooks, retries included, until stopped (Ctrl-C or SIGTERM end it after
+    the attempts in progress). Settings: SEATLEDGER_WEBHOOK_* (docs/webhooks.md)."""
+    import contextlib
+    import signal
+
+    from seatledger.entrypoints.webhook_worker import WebhookWorker
+
+    _, engine = _engine()
+    _log_to_stderr()
+    deliverer = WebhookWorker(engine=engine, clock=SystemClock())
+    try:
+        if once:
+            rounds = [deliverer.run_once()]
+            while rounds[-1].attempted == deliverer.settings.concurrency:  # a full round
+                rounds.append(deliverer.run_once())
+            console.print(
+                f"Webhooks: {sum(r.attempted for r in rounds)} attempted, "
+                f"{sum(r.delivered for r in rounds)} delivered, "
+                f"{sum(r.retrying for r in rounds)} to retry, "
+                f"{sum(r.failed for r in rounds)} failed.",
+                highlight=False,
+            )
+            return
+        signal.signal(signal.SIGTERM, lambda *_: deliverer.request_stop())
+        err_console.print("seatledger worker: delivering webhooks (Ctrl-C stops)", highlight=False)
+        with contextlib.suppress(KeyboardInterrupt):
+            deliverer.run()
+    finally:
+        engine.dispose()
 
 
 def _log_to_stderr() -> None:

@@ -4,11 +4,12 @@ and the pools' usage view."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from seatledger.domain.accounts import account_time
+from seatledger.domain.accounts import Account, account_time
 from seatledger.domain.contracts import check_module_name
 from seatledger.domain.errors import InvalidInput, NotFound
+from seatledger.domain.ledger import UsagePoint, usage_series
 from seatledger.domain.names import normalize_email
 from seatledger.domain.pools import Pool
 from seatledger.domain.users import access_reason
@@ -57,3 +58,43 @@ def list_pools(uow: UnitOfWork, *, account_id: str) -> list[Pool]:
     with uow:
         uow.read_account(account_id)
         return list(uow.pools.live(account_id).values())
+
+
+@dataclass(frozen=True)
+class AccountUsage:
+    account: Account
+    pools: list[Pool]  # live, by module
+
+
+def list_accounts_usage(uow: UnitOfWork, *, limit: int, after: str | None) -> list[AccountUsage]:
+    """A page of accounts, each with its pools' numbers (two queries a page)."""
+    with uow:
+        accounts = uow.accounts.list(limit=limit, after=after)
+        pools = uow.pools.live_of_accounts([a.id for a in accounts])
+    return [AccountUsage(a, pools[a.id]) for a in accounts]
+
+
+HISTORY = timedelta(days=365)  # how far back the usage history reaches
+
+
+@dataclass(frozen=True)
+class UsageHistory:
+    start: datetime
+    end: datetime  # the account's now
+    pools: list[tuple[Pool, list[UsagePoint]]]  # live pools, by module, with their steps
+
+
+def usage_history(uow: UnitOfWork, *, account_id: str, at: datetime) -> UsageHistory:
+    """Seats in use against capacity over time, from the seat ledger: the last
+    ``HISTORY`` up to the account's now (from its first entry when that is later).
+    Reads the entries of the range and one per module before it."""
+    with uow:
+        account = uow.read_account(account_id)
+        end = account.time_at(at)
+        since = end - HISTORY
+        before = uow.ledger.last_before(account_id, since)
+        entries = uow.ledger.entries(account_id, since=since, until=end)
+        pools = uow.pools.live(account_id)
+    start = since if before else min((e.at for e in entries), default=end)
+    series = usage_series(start, end, before, entries)
+    return UsageHistory(start, end, [(p, series.get(m, [])) for m, p in sorted(pools.items())])

@@ -89,6 +89,7 @@ class UnitOfWork:
         self.settings = repo.Settings(c)
         self.idempotency_keys = IdempotencyKeys(c)
         self.audit_log = repo.AuditLog(c)
+        self.webhook_endpoints = repo.WebhookEndpoints(c)
         self.webhook_outbox = repo.WebhookOutbox(c)
         self._changes: list[audit.Change] = []
         self._seller: tuple[Party | None] | None = None  # (seller,) once read, None too

@@ -6,9 +6,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from seatledger.domain.errors import Conflict, DuplicateEmail, Gone, InvalidInput, NotFound
+from seatledger.domain.contracts import check_seats_may_be_taken
+from seatledger.domain.errors import (
+    Conflict,
+    ContractEnded,
+    DuplicateEmail,
+    Gone,
+    InvalidInput,
+    NotFound,
+    SeatLimitReached,
+)
 from seatledger.domain.ids import new_id, new_token
+from seatledger.domain.ledger import CAPACITY_CHANGED, CAUSE_ADD_LICENSE, LedgerEntry
 from seatledger.domain.names import check_display_name, check_person_name, normalize_email
+from seatledger.domain.seat_policies import plan_seat_take, purchase_message
 from seatledger.domain.users import (
     ACTIVE,
     DELETED,
@@ -23,8 +34,8 @@ from seatledger.domain.users import (
     check_role_change,
     check_transition,
 )
-from seatledger.services.charges import issue_charges
-from seatledger.services.seats import SeatSync, sync_seats
+from seatledger.services.charges import issue_charges, preview_charge
+from seatledger.services.seats import SeatSync, sync_seats, wanted_modules
 from seatledger.services.secrets import hash_password, hash_token
 from seatledger.services.unit_of_work import UnitOfWork
 from seatledger.services.unset import UNSET
@@ -199,11 +210,18 @@ def list_users(
     include_deleted: bool = False,
     limit: int = 100,
     after: str | None = None,
+    search: str | None = None,
 ) -> list[UserResult]:
+    """``search``: only users whose email or name contains it (any case)."""
     with uow:
         uow.read_account(account_id)
         users = uow.users.list(
-            account_id, status=status, include_deleted=include_deleted, limit=limit, after=after
+            account_id,
+            status=status,
+            include_deleted=include_deleted,
+            limit=limit,
+            after=after,
+            search=search.strip() if search else None,
         )
         seats = uow.seats.held_by_users([u.id for u in users])
         return [UserResult(user=u, seats=seats[u.id]) for u in users]
@@ -476,3 +494,88 @@ def set_password_with_setup_token(
         _record_password_set(uow, user, at=at, via="setup_token")
         uow.commit()
     return user
+
+
+@dataclass(frozen=True)
+class SeatPreview:
+    """What creating a user would do under the pools' policies (PRODUCT.md §3)."""
+
+    status: str  # "active" | "inactive" (saved inactive) | "refused"
+    modules: list[str]  # the seats the user would take
+    messages: list[str]  # the policies' sentences: a warning, a refusal, a purchase
+    # A full inactive_when_full pool: the "Add user license" choice applies.
+    add_license_applies: bool = False
+
+
+def preview_create_user(
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    at: datetime,
+    profile_id: str | None = None,
+    workspace_ids: list[str] | None = None,
+    add_license: bool = False,
+    priced: bool = True,
+) -> SeatPreview:
+    """The policies' answer to ``create_user`` with this profile, these workspaces
+    and ``add_license``, before saving (the console's Create user dialog): the
+    plan ``create_user`` makes under its lock (``plan_seat_take``), from the pools
+    as they are now. Reads only: no lock, nothing written. ``priced`` False (a
+    caller who sees no prices): a purchase says that a charge follows, without
+    its amount."""
+    with uow:
+        account = uow.read_account(account_id)
+        at = account.time_at(at)
+        user = User(
+            id="",
+            account_id=account_id,
+            email="",
+            first_name="",
+            last_name="",
+            profile_id=_check_profile(uow, account_id, profile_id),
+            workspace_ids=_check_workspaces(uow, account_id, workspace_ids)
+            if workspace_ids is not None
+            else [uow.workspaces.default_id(account_id)],
+        )
+        pools = uow.pools.live(account_id)
+        modules = sorted(wanted_modules(uow, user, pools))
+        if not modules:
+            return SeatPreview("active", [], [])
+        try:
+            check_seats_may_be_taken(uow.contracts.latest_end(account_id)[1], at.date())
+            plan = plan_seat_take(
+                [pools[m].state for m in modules], operation="create", add_license=add_license
+            )
+        except (SeatLimitReached, ContractEnded) as refusal:
+            return SeatPreview("refused", modules, [refusal.message])
+        if plan.outcome == "save_inactive":
+            return SeatPreview("inactive", [], list(plan.warnings), add_license_applies=True)
+        messages = list(plan.warnings)
+        for step in plan.steps:
+            if not step.grow:
+                continue
+            pool = pools[step.module]
+            purchase = LedgerEntry(
+                account_id=account_id,
+                module=step.module,
+                kind=CAPACITY_CHANGED,
+                delta=+1,
+                in_use_after=pool.in_use,
+                capacity_after=pool.capacity + 1,
+                at=at,
+                actor=uow.actor,
+                cause=step.cause or "purchase",
+                purchased=True,
+            )
+            messages.append(
+                purchase_message(step, preview_charge(uow, account, purchase), priced=priced)
+            )
+        applies = any(s.cause == CAUSE_ADD_LICENSE for s in plan.steps)
+        return SeatPreview("active", modules, messages, add_license_applies=applies)
+
+
+def count_users(uow: UnitOfWork, *, account_id: str) -> dict[str, int]:
+    """Users of the account per status (the Users page's "n active users")."""
+    with uow:
+        uow.read_account(account_id)
+        return uow.users.count_by_status(account_id)

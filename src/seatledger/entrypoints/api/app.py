@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from seatledger.adapters.throttle import FailureThrottle
 from seatledger.clock import Clock, SystemClock
+from seatledger.entrypoints import console
 from seatledger.entrypoints.api import idempotency, openapi, problems, roles
 from seatledger.entrypoints.api.deps import path_ids_well_formed
 from seatledger.entrypoints.api.limits import BodyLimits, RateLimiter, RateLimits
@@ -88,6 +89,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(settings.router)
     app.include_router(operator_keys.router)
+    console.install(app)
     idempotency.install(app)
     openapi.install(app)
     roles.install(app)

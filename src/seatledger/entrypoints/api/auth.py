@@ -57,7 +57,12 @@ async def authenticate(request: Request) -> Principal:
     a unique index) in the threadpool, so a revoked operator key, like a
     deactivated user, is refused by the next request in every process. The
     price is one indexed read per request, also on the access-check path."""
-    token = bearer_token(request)
+    return await principal_of(request, bearer_token(request))
+
+
+async def principal_of(request: Request, token: str) -> Principal:
+    """Whom ``token`` speaks for now (the bearer token, or the console's session
+    cookie, entrypoints/console/session.py); Unauthorized when nobody."""
     if is_user_token(token):
         holder = await run_in_threadpool(
             authenticate_token,

@@ -13,7 +13,9 @@ Built once from the routes, then completed by walking them:
   or meet a busy database (503);
 - the bearer scheme is declared and required by every operation that
   authenticates, so ``/docs`` can authorize;
-- every POST takes the optional ``Idempotency-Key`` header (idempotency.py).
+- every POST takes the optional ``Idempotency-Key`` header (idempotency.py);
+- ``webhooks`` (OpenAPI 3.1) has one entry per webhook event type, with the
+  body an endpoint receives (webhook_schemas.py).
 
 ``/docs`` serves Swagger UI from this package (static/swagger-ui), not a CDN.
 """
@@ -34,6 +36,7 @@ from fastapi.staticfiles import StaticFiles
 from seatledger.entrypoints.api import idempotency
 from seatledger.entrypoints.api.auth import authenticate, rate_counted
 from seatledger.entrypoints.api.schemas import Problem, SeatLimitProblem
+from seatledger.entrypoints.api.webhook_schemas import webhooks_section
 
 SWAGGER_UI = Path(__file__).parent / "static" / "swagger-ui"
 SWAGGER_UI_URL = "/static/swagger-ui"
@@ -172,6 +175,7 @@ def _contract(app: FastAPI) -> dict[str, Any]:
         schemas[model.__name__] = schema
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    document["webhooks"] = webhooks_section(schemas)
     document["components"]["securitySchemes"] = {
         BEARER: {
             "type": "http",

@@ -155,6 +155,29 @@ def install(app: FastAPI) -> None:
     }
 
 
+def allows(principal: Principal, method: str, path: str, **params: str) -> bool:
+    """Whether the API would let ``principal`` call ``method path`` (a template of
+    ``RULES``) with these path parameters: the judgement ``enforce`` makes, for the
+    console (entrypoints/console), which shows a page or an action only to whom
+    the API would answer the route it stands for. For a route scoped by
+    ``owned_by``, pass the object's account as ``account_id``."""
+    rule = RULES.get((method, path), CLOSED)
+    if rule.who in ("anyone", "scim token"):
+        return rule.who == "anyone"  # a SCIM token is no principal's
+    if principal.kind == "operator" or rule.who == "token holder":
+        return True
+    account_id = params.get("account_id")
+    if account_id is not None and account_id != principal.account_id:
+        return False
+    return _role_allows(rule, principal, params)
+
+
+def sees_prices(principal: Principal, account_id: str) -> bool:
+    """Prices and billing are for owners and operators (PRODUCT.md §2 rule 5): the
+    pools route answers anyone else without ``unit_price``."""
+    return principal.may_act_on(account_id, "owner")
+
+
 def may_manage_owners(principal: Principal, account_id: str) -> bool:
     """Only owners and operators grant or remove the ``owner`` role (PRODUCT.md §2 rule 5)."""
     return principal.may_act_on(account_id, "owner")

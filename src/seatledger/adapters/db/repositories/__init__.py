@@ -19,7 +19,7 @@ from seatledger.adapters.db.repositories.users import (
     Users,
     access_facts,
 )
-from seatledger.adapters.db.repositories.webhooks import WebhookOutbox
+from seatledger.adapters.db.repositories.webhooks import WebhookEndpoints, WebhookOutbox
 
 __all__ = [
     "AccessFacts",
@@ -41,6 +41,7 @@ __all__ = [
     "TokenHolder",
     "UserTokens",
     "Users",
+    "WebhookEndpoints",
     "WebhookOutbox",
     "Workspaces",
     "access_facts",

@@ -62,6 +62,20 @@ class Pools:
         rows = self.conn.execute(select(t.pools).where(t.pools.c.account_id == account_id))
         return {r.module: _pool(r) for r in rows}
 
+    def live_of_accounts(self, account_ids: list[str]) -> dict[str, list[Pool]]:
+        """The live pools of each account (by module), in one query."""
+        found: dict[str, list[Pool]] = {a: [] for a in account_ids}
+        if not account_ids:
+            return found
+        rows = self.conn.execute(
+            select(t.pools)
+            .where(_p.account_id.in_(account_ids), _p.retired.is_(False))
+            .order_by(_p.account_id, _p.module)
+        )
+        for r in rows:
+            found[r.account_id].append(_pool(r))
+        return found
+
     def add(self, pool: Pool) -> None:
         self.conn.execute(insert(t.pools).values(**as_values(pool)))
 
@@ -183,6 +197,19 @@ class Ledger:
             },
         ).scalar_one()
 
+    def last_before(self, account_id: str, moment: datetime) -> list[LedgerEntry]:
+        """Per module, the last entry before ``moment``: its ``*_after`` numbers are
+        the pool's as ``moment`` begins (one query)."""
+        c = t.seat_ledger.c
+        last = (
+            select(func.max(c.id))
+            .where(c.account_id == account_id, c.at < moment)
+            .group_by(c.module)
+            .scalar_subquery()
+        )
+        rows = self.conn.execute(select(t.seat_ledger).where(c.id.in_(last)).order_by(c.module))
+        return [_entry(r) for r in rows]
+
     def entries(
         self,
         account_id: str,
@@ -200,23 +227,24 @@ class Ledger:
             q = q.where(c.at <= until)
         if since is not None:
             q = q.where(c.at >= since)
-        return [
-            LedgerEntry(
-                account_id=r.account_id,
-                module=r.module,
-                kind=r.kind,
-                delta=r.delta,
-                in_use_after=r.in_use_after,
-                capacity_after=r.capacity_after,
-                at=r.at,
-                actor=r.actor,
-                cause=r.cause,
-                user_id=r.user_id,
-                purchased=r.purchased,
-                id=r.id,
-            )
-            for r in self.conn.execute(q)
-        ]
+        return [_entry(r) for r in self.conn.execute(q)]
+
+
+def _entry(r: Any) -> LedgerEntry:
+    return LedgerEntry(
+        account_id=r.account_id,
+        module=r.module,
+        kind=r.kind,
+        delta=r.delta,
+        in_use_after=r.in_use_after,
+        capacity_after=r.capacity_after,
+        at=r.at,
+        actor=r.actor,
+        cause=r.cause,
+        user_id=r.user_id,
+        purchased=r.purchased,
+        id=r.id,
+    )
 
 
 def _request(r: Any) -> SeatRequest:

@@ -155,15 +155,23 @@ class Users:
         include_deleted: bool,
         limit: int | None,
         after: str | None,
+        search: str | None = None,
     ) -> list[User]:
         """A page of users (``limit`` None: all of them, for a use case that must
-        act on each, such as a contract version adding a module)."""
+        act on each, such as a contract version adding a module); ``search``: only
+        those whose email or name contains it, in any case."""
         c = t.users.c
         q = select(t.users).where(c.account_id == account_id).order_by(c.id).limit(limit)
         if status:
             q = q.where(c.status == status)
         elif not include_deleted:
             q = q.where(c.status != DELETED)
+        if search:
+            term = search.lower()
+            q = q.where(
+                c.email_key.contains(term, autoescape=True)
+                | func.lower(c.first_name + " " + c.last_name).contains(term, autoescape=True)
+            )
         if after:
             q = q.where(c.id > after)
         return self._with_workspaces(list(self.conn.execute(q)))
