@@ -10,7 +10,9 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from seatledger.adapters.throttle import FailureThrottle
+from seatledger.adapters.webhook_sender import WebhookAddresses
 from seatledger.clock import Clock, SystemClock
+from seatledger.config import WebhookSettings, load_webhook_settings
 from seatledger.entrypoints import console
 from seatledger.entrypoints.api import idempotency, openapi, problems, roles
 from seatledger.entrypoints.api.deps import path_ids_well_formed
@@ -26,6 +28,7 @@ from seatledger.entrypoints.api.routes import (
     seat_requests,
     settings,
     users,
+    webhook_endpoints,
     what_if,
 )
 from seatledger.services.auth import SIGN_IN_FAILURE_RATE
@@ -43,30 +46,48 @@ def create_app(
     scheduler: bool = False,
     billing_interval: float | None = None,
     rate_limits: RateLimits | None = None,
+    webhook_worker: bool = False,
+    webhook_settings: WebhookSettings | None = None,
 ) -> FastAPI:
     """``scheduler=True`` (``seatledger serve``) runs billing on a daemon thread
     while the app is up: at start, then every ``billing_interval`` seconds
     (default: SEATLEDGER_BILLING_INTERVAL, else 3600). Tests leave it off.
-    ``rate_limits``: requests per token kind (default: ``RateLimits()``)."""
+    ``rate_limits``: requests per token kind (default: ``RateLimits()``).
+    ``webhook_worker=True`` (``seatledger serve``) delivers webhooks on a daemon
+    thread while the app is up (entrypoints/webhook_worker.py); tests leave it
+    off. ``webhook_settings``: default SEATLEDGER_WEBHOOK_* (config.py)."""
     clock = clock or SystemClock()
+    webhook_settings = webhook_settings or load_webhook_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from seatledger.entrypoints.scheduler import BillingScheduler
+        from seatledger.entrypoints.webhook_worker import WebhookWorker
 
-        runner = BillingScheduler(engine=engine, clock=clock, interval=billing_interval)
-        app.state.scheduler = runner
-        runner.start()
+        jobs: list[BillingScheduler | WebhookWorker] = []
+        if scheduler:
+            app.state.scheduler = BillingScheduler(
+                engine=engine, clock=clock, interval=billing_interval
+            )
+            jobs.append(app.state.scheduler)
+        if webhook_worker:
+            app.state.webhook_worker = WebhookWorker(
+                engine=engine, clock=clock, settings=webhook_settings
+            )
+            jobs.append(app.state.webhook_worker)
+        for job in jobs:
+            job.start()
         try:
             yield
         finally:
-            runner.stop()
+            for job in jobs:
+                job.stop()
 
     app = FastAPI(
         title="seatledger",
         version="0.1.0",
         description="Seat licensing and billing engine: seats, ledger, access checks.",
-        lifespan=lifespan if scheduler else None,
+        lifespan=lifespan if scheduler or webhook_worker else None,
         # Every route: ids well formed (404), then who may call it (roles.py).
         dependencies=[Depends(path_ids_well_formed), Depends(roles.enforce)],
         generate_unique_id_function=openapi.operation_id,
@@ -74,6 +95,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.scheduler = None
+    app.state.webhook_worker = None
+    app.state.webhook_addresses = WebhookAddresses(webhook_settings.allow_private)
     app.state.engine = engine
     app.state.clock = clock
     app.state.rate_limiter = RateLimiter(rate_limits or RateLimits())
@@ -89,6 +112,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(settings.router)
     app.include_router(operator_keys.router)
+    app.include_router(webhook_endpoints.router)
     console.install(app)
     idempotency.install(app)
     openapi.install(app)

@@ -110,6 +110,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/v1/operator-keys/{key_id}"): _operator("revoking a vendor's key"),
     ("PUT", "/v1/settings/seller"): _operator("the seller on every document"),
     ("GET", "/v1/settings/seller"): _operator("installation settings"),
+    ("POST", "/v1/webhook-endpoints"): _operator("webhooks carry every account's changes"),
+    ("GET", "/v1/webhook-endpoints"): _operator("the installation's webhook endpoints"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): _operator("a webhook endpoint"),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): _operator("stops a webhook endpoint"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): _operator(
+        "deliveries carry every account's changes"
+    ),
     # --- owners: prices and billing (PRODUCT.md §2 rule 5) -----------------------
     ("POST", f"{A}/seat-requests"): _owner("a request to buy or drop seats"),
     ("GET", f"{A}/seat-requests"): _owner("seat requests are billing"),
