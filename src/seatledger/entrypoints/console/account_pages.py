@@ -23,7 +23,6 @@ from seatledger.domain.ids import is_id
 from seatledger.domain.seat_policies import INACTIVE_WHEN_FULL
 from seatledger.domain.users import ADMIN, MEMBER, OWNER, STATUSES
 from seatledger.entrypoints.api import roles
-from seatledger.entrypoints.api.schemas import EventPublic
 from seatledger.entrypoints.console import charts
 from seatledger.entrypoints.console.session import Session, flash, form_of
 from seatledger.entrypoints.console.web import (
@@ -592,6 +591,8 @@ def _entry_row(event: dict[str, Any]) -> str:
 async def activity_page(
     request: Request, account_id: str, session: Annotated[Session, signed_in(EVENTS)]
 ) -> Response:
+    from seatledger.entrypoints.api.schemas import EventPublic
+
     head = await read(request, audit.resume_point, account_id=account_id, value=None, field="after")
     entries = await read(
         request,
