@@ -55,6 +55,7 @@ WHO: dict[tuple[str, str], str] = {
     ("GET", f"{A}/invoices"): "owner",
     ("GET", f"{A}/invoices/upcoming"): "owner",
     ("GET", "/v1/invoices/{invoice_id}"): "owner of the object",
+    ("GET", f"{A}/events"): "owner",
     ("GET", A): "admin",
     ("GET", f"{A}/pools"): "admin",
     ("POST", f"{A}/workspaces"): "admin",

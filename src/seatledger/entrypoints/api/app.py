@@ -16,6 +16,7 @@ from seatledger.config import WebhookSettings, load_webhook_settings
 from seatledger.entrypoints import console
 from seatledger.entrypoints.api import idempotency, openapi, problems, roles
 from seatledger.entrypoints.api.deps import path_ids_well_formed
+from seatledger.entrypoints.api.events import EventHub
 from seatledger.entrypoints.api.limits import BodyLimits, RateLimiter, RateLimits
 from seatledger.entrypoints.api.request_ids import RequestIds
 from seatledger.entrypoints.api.routes import (
@@ -23,6 +24,7 @@ from seatledger.entrypoints.api.routes import (
     accounts,
     auth,
     billing,
+    events,
     invoices_export,
     operator_keys,
     seat_requests,
@@ -99,6 +101,7 @@ def create_app(
     app.state.webhook_addresses = WebhookAddresses(webhook_settings.allow_private)
     app.state.engine = engine
     app.state.clock = clock
+    app.state.event_hub = EventHub(engine)
     app.state.rate_limiter = RateLimiter(rate_limits or RateLimits())
     app.state.sign_in_throttle = FailureThrottle(
         SIGN_IN_FAILURE_RATE, storage_url=(rate_limits or RateLimits()).storage_url
@@ -112,6 +115,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(settings.router)
     app.include_router(operator_keys.router)
+    app.include_router(events.router)
     app.include_router(webhook_endpoints.router)
     console.install(app)
     idempotency.install(app)

@@ -123,6 +123,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{A}/invoices"): _owner("invoices"),
     ("GET", f"{A}/invoices/upcoming"): _owner("the next invoice"),
     ("GET", "/v1/invoices/{invoice_id}"): _owner("an invoice", owned_by="invoice_id"),
+    ("GET", f"{A}/events"): _owner("the audit log shows every change, prices included"),
     # --- admins: users and seat counts, no prices --------------------------------
     ("GET", A): _admin("the account's name and settings"),
     ("GET", f"{A}/pools"): _admin("seat counts; unit_price only for owners (a second model)"),

@@ -7,6 +7,7 @@ the domain; here only types.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from seatledger.domain.accounts import Account, Profile, Workspace
+from seatledger.domain.audit import AuditEntry
 from seatledger.domain.contracts import (
     MAX_CAPACITY,
     MAX_POOLS,
@@ -757,6 +759,39 @@ class WhatIfOut(BaseModel):
             actual=[InvoicePublic.of(d) for d in w.actual],
             what_if=[InvoicePublic.of(d, account_id=account_id) for d in w.what_if],
             difference=format_amount(w.difference, w.currency),
+        )
+
+
+# --- the audit log ----------------------------------------------------------
+class EventPublic(BaseModel):
+    """An audit-log entry (GET /v1/accounts/{id}/events): ``position`` is its
+    place in the account's chain (1, 2, ... without gaps; an event stream's ids),
+    ``hash`` chains it to the entry before it (docs/events.md)."""
+
+    id: str
+    position: int
+    type: str = Field(description="what changed, e.g. user.created")
+    at: datetime = Field(description="when, on the account's clock")
+    actor: str = Field(description='who: "operator:<id>", "user:<id>", "scim:<id>" or "system"')
+    subject: str = Field(description='what: "<kind>:<id>", e.g. "user:usr_..."')
+    before: dict[str, Any] | None = Field(description="the subject before the change")
+    after: dict[str, Any] | None = Field(description="the subject after the change")
+    request_id: str | None = Field(description="the X-Request-Id of the request that made it")
+    hash: str
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> EventPublic:
+        return cls(
+            id=entry.id,
+            position=entry.position,
+            type=entry.type,
+            at=entry.at,
+            actor=entry.actor,
+            subject=entry.subject,
+            before=None if entry.before is None else json.loads(entry.before),
+            after=None if entry.after is None else json.loads(entry.after),
+            request_id=entry.request_id,
+            hash=entry.hash,
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,11 @@ class AuditLog:
             q = q.where(_H.chain == chain)
         return {r.chain: Head(r.position, r.hash) for r in self.conn.execute(q)}
 
+    def positions(self, chains: Collection[str]) -> dict[str, int]:
+        """The head positions of ``chains`` (those with entries): the stream's poll."""
+        rows = self.conn.execute(select(_H.chain, _H.position).where(_H.chain.in_(list(chains))))
+        return {r.chain: r.position for r in rows}
+
     def chains(self) -> set[str]:
         """Every chain that has entries."""
         return set(self.conn.execute(select(_E.chain).distinct()).scalars())
@@ -68,19 +73,23 @@ class AuditLog:
         account_id: str,
         *,
         after: int = 0,
+        through: int | None = None,
         limit: int = 100,
         types: Sequence[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[AuditEntry]:
-        """An account's entries in position order after ``after`` (the activity
-        list and stream): filters by type and by the account-clock time."""
+        """An account's entries in position order after ``after`` and up to
+        ``through`` (the activity list and stream): filters by type and by the
+        account-clock time."""
         q: Any = (
             select(t.audit_events)
             .where(_E.chain == account_id, _E.position > after)
             .order_by(_E.position)
             .limit(limit)
         )
+        if through is not None:
+            q = q.where(_E.position <= through)
         if types:
             q = q.where(_E.type.in_(list(types)))
         if since is not None:
