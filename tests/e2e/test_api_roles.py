@@ -70,6 +70,33 @@ WHO: dict[tuple[str, str], str] = {
     ("DELETE", U): "admin",
     ("POST", f"{A}/invitations"): "admin",
     ("GET", U): "member (itself)",
+    ("POST", f"{A}/scim-tokens"): "owner",
+    ("GET", f"{A}/scim-tokens"): "owner",
+    ("DELETE", f"{A}/scim-tokens/{{token_id}}"): "owner",
+    # API.md: "a SCIM token (it selects the account)"; RFC 7644 §4 discovery too.
+    **{
+        (method, f"/scim/v2/{path}"): "scim token"
+        for method, path in (
+            ("GET", "ServiceProviderConfig"),
+            ("GET", "ResourceTypes"),
+            ("GET", "ResourceTypes/{name}"),
+            ("GET", "Schemas"),
+            ("GET", "Schemas/{schema_uri}"),
+            ("POST", ".search"),
+            ("POST", "Users"),
+            ("GET", "Users"),
+            ("GET", "Users/{user_id}"),
+            ("PUT", "Users/{user_id}"),
+            ("PATCH", "Users/{user_id}"),
+            ("DELETE", "Users/{user_id}"),
+            ("POST", "Groups"),
+            ("GET", "Groups"),
+            ("GET", "Groups/{group_id}"),
+            ("PUT", "Groups/{group_id}"),
+            ("PATCH", "Groups/{group_id}"),
+            ("DELETE", "Groups/{group_id}"),
+        )
+    },
 }
 
 SELLER = {
@@ -80,7 +107,7 @@ SELLER = {
     "country": "DE",
     "vat_id": "DE136695976",
 }
-CALLERS = ("anonymous", "member", "admin", "owner", "other owner", "operator")
+CALLERS = ("anonymous", "member", "admin", "owner", "other owner", "operator", "scim")
 RANK = {"member": 1, "admin": 2, "owner": 3}
 ALLOWED = "allowed"
 
@@ -92,6 +119,9 @@ def expected(who: str, path: str, caller: str) -> str:
         return ALLOWED
     if caller == "anonymous":
         return "401"
+    # A SCIM token (account A's) passes the SCIM routes alone, and only it does.
+    if who == "scim token" or caller == "scim":
+        return ALLOWED if who == caller + " token" else "401"
     if who == "user token holder":  # an operator key is revoked as a key, not signed out
         return "403" if caller == "operator" else ALLOWED
     if who == "token holder" or caller == "operator":
@@ -119,7 +149,7 @@ def served_routes(app: Any) -> list[tuple[str, str]]:
 def status_class(status: int) -> str:
     if status in (401, 403, 404):
         return str(status)
-    assert status < 500, status
+    assert status < 500 or status == 501, status  # 501: POST /scim/v2/.search
     return ALLOWED
 
 
@@ -154,6 +184,7 @@ class World:
         self.clients = {
             "anonymous": api.anonymous,
             "operator": api.client,
+            "scim": api.new_client(token=self.spare_scim_token(token=True)),
             **{
                 caller: api.new_client(token=self.mint(*holder))
                 for caller, holder in self.holders.items()
@@ -194,6 +225,17 @@ class World:
         )
         return str(self.api.ok(created, 201)["id"])
 
+    def spare_scim_token(self, *, token: bool = False) -> str:
+        """A SCIM token of A of its own for each call that may revoke one: its id,
+        or the token itself."""
+        created = self.api.client.post(f"/v1/accounts/{self.a}/scim-tokens", json={})
+        return str(self.api.ok(created, 201)["token" if token else "id"])
+
+    def spare_group(self) -> str:
+        """A workspace of A, not the default one (a SCIM Group), for each call."""
+        created = self.api.client.post(f"/v1/accounts/{self.a}/workspaces", json={"name": "G"})
+        return str(self.api.ok(created, 201)["id"])
+
     def mint(self, account_id: str, user_id: str) -> str:
         return self.api.ok(
             self.api.client.post(f"/v1/accounts/{account_id}/users/{user_id}/tokens"), 201
@@ -213,6 +255,10 @@ class World:
             .replace("{invoice_id}", self.invoice)
             .replace("{token}", self.invitation)
             .replace("{key_id}", self.spare_operator_key() if "{key_id}" in path else "")
+            .replace("{token_id}", self.spare_scim_token() if "{token_id}" in path else "")
+            .replace("{group_id}", self.spare_group() if "{group_id}" in path else "")
+            .replace("{name}", "User")
+            .replace("{schema_uri}", "urn:ietf:params:scim:schemas:core:2.0:User")
             .replace(
                 "{endpoint_id}", self.spare_webhook_endpoint() if "{endpoint_id}" in path else ""
             )

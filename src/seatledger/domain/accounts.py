@@ -46,6 +46,9 @@ class Workspace:
     account_id: str
     name: str
     is_default: bool = False
+    external_id: str | None = None  # the identity provider's id (SCIM Groups)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None  # the last rename or change of its members
 
 
 @dataclass

@@ -8,6 +8,7 @@ import unicodedata
 from seatledger.domain.errors import InvalidInput
 
 MAX_NAME_LENGTH = 100
+MAX_EXTERNAL_ID_LENGTH = 255  # users.external_id, workspaces.external_id
 # NOTE: a name is 1–100 characters of letters (any script), marks, spaces,
 # apostrophes (' and ’), hyphens and periods. "Zoë O'Brien-Smith" is valid.
 _NAME_PUNCTUATION = {" ", "'", "\u2019", "-", "."}
@@ -68,3 +69,11 @@ def normalize_email(value: object, *, field: str = "email") -> tuple[str, str]:
     if len(email) > 254 or not _EMAIL.match(email) or ".." in email:
         raise InvalidInput(f"email {value!r} is not a valid email address", field=field)
     return email, email.casefold()
+
+
+def check_external_id(value: object, *, field: str = "external_id") -> str | None:
+    """An identity provider's id for a user or a group (SCIM ``externalId``):
+    None, or one line of 1 to 255 characters, kept as given (case included)."""
+    if value is None:
+        return None
+    return check_text(value, field=field, max_length=MAX_EXTERNAL_ID_LENGTH)

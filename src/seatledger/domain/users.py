@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from seatledger.domain.errors import AdminRuleViolation, Conflict, Forbidden, InvalidInput
+from seatledger.domain.names import check_display_name, normalize_email
 
 INVITED, ACTIVE, INACTIVE, DELETED = "invited", "active", "inactive", "deleted"
 STATUSES = (INVITED, ACTIVE, INACTIVE, DELETED)
@@ -26,6 +27,16 @@ ACCESS_REASONS = (
 )
 
 
+@dataclass(frozen=True)
+class ListedEmail:
+    """An address the identity provider lists for the user (SCIM ``emails``), kept
+    as given; the user signs in with ``User.email`` (SCIM ``userName``) alone."""
+
+    value: str
+    type: str | None = None
+    primary: bool = False
+
+
 @dataclass
 class User:
     id: str
@@ -40,6 +51,8 @@ class User:
     workspace_ids: list[str] = field(default_factory=list)
     valid_to: date | None = None
     created_at: datetime | None = None
+    external_id: str | None = None  # the identity provider's id (SCIM externalId)
+    listed_emails: tuple[ListedEmail, ...] = ()
 
     @property
     def is_privileged(self) -> bool:
@@ -76,6 +89,41 @@ def check_may_lose_seats(user: User, *, action: str) -> None:
             field="role",
             user_id=user.id,
         )
+
+
+def role_after_losing_seats(
+    user: User, *, action: str, by_identity_provider: bool, active_privileged: int
+) -> str:
+    """The role ``user`` keeps once deactivated or deleted (§2.3, seed 003).
+
+    A member keeps its role. An owner or admin must lose the role first
+    (``check_may_lose_seats``), except when the identity provider deactivates or
+    deletes it (SCIM, ``by_identity_provider``): the provider is the authority, so
+    the role goes in the same change, unless it is the account's last active
+    owner or admin (refused like its demotion)."""
+    if not user.is_privileged:
+        return user.role
+    if not by_identity_provider:
+        check_may_lose_seats(user, action=action)
+    check_role_change(user, MEMBER, active_privileged=active_privileged)
+    return MEMBER
+
+
+def check_listed_emails(emails: object, *, field: str = "emails") -> tuple[ListedEmail, ...]:
+    """The identity provider's addresses: each a valid email, its type a label,
+    at most one primary (RFC 7643 §2.4)."""
+    if not isinstance(emails, (list, tuple)) or not all(isinstance(e, ListedEmail) for e in emails):
+        raise InvalidInput(f"{field} must be a list of emails", field=field)
+    checked = []
+    for index, email in enumerate(emails):
+        value = normalize_email(email.value, field=f"{field}[{index}].value")[0]
+        kind = (
+            check_display_name(email.type, field=f"{field}[{index}].type") if email.type else None
+        )
+        checked.append(ListedEmail(value, kind, bool(email.primary)))
+    if sum(e.primary for e in checked) > 1:
+        raise InvalidInput(f"at most one of {field} is primary", field=field)
+    return tuple(checked)
 
 
 def check_owner_granted_by_owner(before: str | None, after: str, *, by_owner: bool) -> None:

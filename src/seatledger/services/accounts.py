@@ -29,7 +29,7 @@ from seatledger.domain.errors import InvalidInput, NotFound, RuleRefusal
 from seatledger.domain.ids import new_id
 from seatledger.domain.ledger import CAUSE_CONTRACT, LedgerEntry
 from seatledger.domain.money import parse_amount
-from seatledger.domain.names import check_display_name, normalize_email
+from seatledger.domain.names import check_display_name, check_external_id, normalize_email
 from seatledger.domain.parties import Party
 from seatledger.domain.periods import instant
 from seatledger.domain.pools import Pool
@@ -471,8 +471,16 @@ def list_contracts(uow: UnitOfWork, *, account_id: str) -> list[Contract]:
         return uow.contracts.all(account_id)
 
 
-def create_workspace(uow: UnitOfWork, *, account_id: str, name: str, at: datetime) -> Workspace:
-    workspace = Workspace(new_id("wsp"), account_id, check_display_name(name, field="name"))
+def create_workspace(
+    uow: UnitOfWork, *, account_id: str, name: str, at: datetime, external_id: str | None = None
+) -> Workspace:
+    """``external_id``: the identity provider's id for it (a SCIM Group)."""
+    workspace = Workspace(
+        new_id("wsp"),
+        account_id,
+        check_display_name(name, field="name"),
+        external_id=check_external_id(external_id),
+    )
     with uow:
         at = uow.lock_account(account_id).time_at(at)
         uow.workspaces.add(workspace, at=at)

@@ -42,7 +42,11 @@ class UnitOfWork:
     ``actor`` and ``request_id``: who asks ("operator:<id>", "user:<id>",
     "scim:<id>", or ``audit.SYSTEM``) and the request's id, written with every
     change the use case records (``record``); the commit writes the recorded
-    changes to the audit log and the webhook outbox in the same transaction."""
+    changes to the audit log and the webhook outbox in the same transaction.
+
+    A use case called inside another's ``with uow:`` (services/scim.py composes
+    the user use cases so) joins that transaction: its ``with`` and ``commit`` do
+    nothing, the outermost use case commits, or rolls back everything."""
 
     conn: Connection
 
@@ -62,8 +66,12 @@ class UnitOfWork:
         self.idempotency = idempotency
         self.actor = actor
         self.request_id = request_id
+        self._depth = 0  # how many use cases are inside this transaction
 
     def __enter__(self) -> UnitOfWork:
+        self._depth += 1
+        if self._depth > 1:
+            return self
         self.conn = self.engine.connect()
         if self.snapshot and self.conn.dialect.name == "postgresql":
             self.conn = self.conn.execution_options(isolation_level="REPEATABLE READ")
@@ -80,6 +88,7 @@ class UnitOfWork:
         self.invitations = repo.Invitations(c)
         self.seat_requests = repo.SeatRequests(c)
         self.operator_keys = repo.OperatorKeys(c)
+        self.scim_tokens = repo.ScimTokens(c)
         self.user_tokens = repo.UserTokens(c)
         self.invoices = repo.Invoices(c)
         self.invoice_pdfs = repo.InvoicePdfs(c)
@@ -101,6 +110,9 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._depth -= 1
+        if self._depth:
+            return
         try:
             if self._tx.is_active:
                 self._tx.rollback()
@@ -169,7 +181,10 @@ class UnitOfWork:
         """Writes the recorded changes to the audit log, then commits. With an
         idempotency key not claimed yet, claims it first: if another request's
         transaction claimed it, nothing of this one is kept and
-        IdempotencyKeyTaken is raised (that request's answer is this one's)."""
+        IdempotencyKeyTaken is raised (that request's answer is this one's).
+        Inside another use case's transaction: nothing yet (that one commits)."""
+        if self._depth > 1:
+            return
         if self._changes:
             self._write_audit()
         claim = self.idempotency
@@ -223,6 +238,10 @@ class UnitOfWork:
         """The ``user_id`` and ``password_hash`` of the account's user with this
         email, or None: sign-in verifies the password before it takes any lock."""
         return self._read_once(lambda conn: repo.Users(conn).credentials(account_id, email_key))
+
+    def scim_token(self, token_hash: str) -> Any:
+        """The SCIM token by its hash, as it is now (every SCIM request)."""
+        return self._read_once(lambda conn: repo.ScimTokens(conn).by_hash(token_hash))
 
     def token_holder(self, token_hash: str) -> repo.TokenHolder | None:
         """The user token with its user and account, as they are now (every

@@ -18,7 +18,12 @@ from seatledger.domain.errors import (
 )
 from seatledger.domain.ids import new_id, new_token
 from seatledger.domain.ledger import CAPACITY_CHANGED, CAUSE_ADD_LICENSE, LedgerEntry
-from seatledger.domain.names import check_display_name, check_person_name, normalize_email
+from seatledger.domain.names import (
+    check_display_name,
+    check_external_id,
+    check_person_name,
+    normalize_email,
+)
 from seatledger.domain.seat_policies import plan_seat_take, purchase_message
 from seatledger.domain.users import (
     ACTIVE,
@@ -26,13 +31,15 @@ from seatledger.domain.users import (
     INACTIVE,
     INVITED,
     MEMBER,
+    ListedEmail,
     User,
-    check_may_lose_seats,
+    check_listed_emails,
     check_owner_granted_by_owner,
     check_password,
     check_role,
     check_role_change,
     check_transition,
+    role_after_losing_seats,
 )
 from seatledger.services.charges import issue_charges, preview_charge
 from seatledger.services.seats import SeatSync, sync_seats, wanted_modules
@@ -120,6 +127,20 @@ def _check_profile(uow: UnitOfWork, account_id: str, profile_id: str | None) -> 
     return profile_id
 
 
+def _role_after_losing_seats(
+    uow: UnitOfWork, user: User, *, action: str, by_identity_provider: bool
+) -> str:
+    active_privileged = (
+        uow.users.count_active_privileged(user.account_id) if user.is_privileged else 0
+    )
+    return role_after_losing_seats(
+        user,
+        action=action,
+        by_identity_provider=by_identity_provider,
+        active_privileged=active_privileged,
+    )
+
+
 def _check_valid_to(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -148,9 +169,15 @@ def create_user(
     active: bool = True,
     add_license: bool = False,
     by_owner: bool = True,
+    external_id: str | None = None,
+    listed_emails: tuple[ListedEmail, ...] = (),
 ) -> UserResult:
-    """``by_owner``: the caller is an owner or an operator (only they create owners)."""
+    """``by_owner``: the caller is an owner or an operator (only they create owners).
+    ``external_id`` and ``listed_emails``: what an identity provider knows the
+    user by (SCIM ``externalId`` and ``emails``)."""
     email, key = normalize_email(email)
+    external_id = check_external_id(external_id)
+    listed_emails = check_listed_emails(listed_emails)
     first_name = check_person_name(first_name, field="first_name")
     last_name = check_person_name(last_name, field="last_name")
     check_role(role)
@@ -179,6 +206,8 @@ def create_user(
             workspace_ids=workspaces,
             valid_to=valid_to_date,
             created_at=at,
+            external_id=external_id,
+            listed_emails=listed_emails,
         )
         setup_token = new_token("setup")
         uow.users.add(user, at=at, setup_token_hash=hash_token(setup_token))
@@ -243,15 +272,29 @@ def update_user(
     department: Any = UNSET,
     add_license: bool = False,
     by_owner: bool = True,
+    email: Any = UNSET,
+    external_id: Any = UNSET,
+    listed_emails: Any = UNSET,
 ) -> UserResult:
     """``by_owner``: the caller is an owner or an operator (only they change an
-    owner's role or make an owner)."""
+    owner's role or make an owner). ``email``: another address, not another
+    live user's."""
     with uow:
         at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
         if user.status == DELETED:
             raise Conflict(f"user {user_id} is deleted", field="status")
         before = _as_now(user)
+        if email is not UNSET:
+            user.email, key = normalize_email(email)
+            if uow.users.email_taken(account_id, key, except_id=user.id):
+                raise DuplicateEmail(
+                    f"a user with email {user.email} already exists", field="email"
+                )
+        if external_id is not UNSET:
+            user.external_id = check_external_id(external_id)
+        if listed_emails is not UNSET:
+            user.listed_emails = check_listed_emails(listed_emails)
         if first_name is not UNSET:
             user.first_name = check_person_name(first_name, field="first_name")
         if last_name is not UNSET:
@@ -314,21 +357,32 @@ def activate_user(
 
 
 def deactivate_user(
-    uow: UnitOfWork, *, account_id: str, user_id: str, at: datetime, actor: str
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    user_id: str,
+    at: datetime,
+    actor: str,
+    by_identity_provider: bool = False,
 ) -> UserResult:
+    """``by_identity_provider`` (SCIM): an owner or admin loses the role in the
+    same change, unless it is the last active one (§2.3)."""
     with uow:
         at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
         check_transition(user, INACTIVE)
+        role = user.role
         if user.status == ACTIVE:
-            check_may_lose_seats(user, action="deactivate")
+            role = _role_after_losing_seats(
+                uow, user, action="deactivate", by_identity_provider=by_identity_provider
+            )
         if user.status == INVITED:
             # NOTE: an inactive user cannot sign up through an old invitation.
             uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
         change = None
         if user.status != INACTIVE:
             before = _as_now(user)
-            user.status = INACTIVE
+            user.role, user.status = role, INACTIVE
             change = sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)
             uow.users.save(user, at=at)
             _record_user(uow, "user.deactivated", user, at=at, actor=actor, before=before)
@@ -338,18 +392,27 @@ def deactivate_user(
 
 
 def delete_user(
-    uow: UnitOfWork, *, account_id: str, user_id: str, at: datetime, actor: str
+    uow: UnitOfWork,
+    *,
+    account_id: str,
+    user_id: str,
+    at: datetime,
+    actor: str,
+    by_identity_provider: bool = False,
 ) -> UserResult:
-    """Frees the seats; never a credit (§5); the user stays in the ledger."""
+    """Frees the seats; never a credit (§5); the user stays in the ledger.
+    ``by_identity_provider``: as for ``deactivate_user``."""
     with uow:
         at = uow.lock_account(account_id).time_at(at)
         user = _load_user(uow, account_id, user_id)
         check_transition(user, DELETED)
-        check_may_lose_seats(user, action="delete")
+        role = _role_after_losing_seats(
+            uow, user, action="delete", by_identity_provider=by_identity_provider
+        )
         if user.status == INVITED:
             uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
         before = _as_now(user)
-        user.status = DELETED
+        user.role, user.status = role, DELETED
         change = sync_seats(uow, user=user, operation="delete", at=at, actor=actor)
         uow.users.save(user, at=at)
         _record_user(uow, "user.deleted", user, at=at, actor=actor, before=before)

@@ -115,6 +115,10 @@ workspaces = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # NOTE: the identity provider's id for the group (SCIM externalId).
     Column("external_id", String(255), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),  # None: unchanged since created_at
+    # NOTE: a deleted workspace (a SCIM Group deleted) keeps its row, for the
+    # invitations and the audit log that name it; never the default one (trigger).
+    Column("deleted_at", UTCDateTime, nullable=True),
 )
 
 profiles = Table(
@@ -230,6 +234,9 @@ users = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # NOTE: the identity provider's id for the user (SCIM externalId).
     Column("external_id", String(255), nullable=True),
+    # NOTE: JSON, the addresses the identity provider lists (SCIM emails), as sent;
+    # the user signs in with ``email`` (SCIM userName) alone.
+    Column("listed_emails", Text, nullable=True),
     Index("ix_users_account_status", "account_id", "status"),
     Index("ix_users_account_external_id", "account_id", "external_id"),
     # NOTE: emails are unique per account among users not deleted, case-insensitively.

@@ -27,12 +27,15 @@ from seatledger.entrypoints.api.routes import (
     events,
     invoices_export,
     operator_keys,
+    scim_tokens,
     seat_requests,
     settings,
     users,
     webhook_endpoints,
     what_if,
 )
+from seatledger.entrypoints.api.scim import errors as scim_errors
+from seatledger.entrypoints.api.scim import routes as scim_routes
 from seatledger.services.auth import SIGN_IN_FAILURE_RATE
 from seatledger.services.operator_keys import ensure_operator_key
 from seatledger.services.unit_of_work import UnitOfWork
@@ -110,17 +113,20 @@ def create_app(
         ensure_operator_key(
             UnitOfWork(engine), key=operator_key, name="environment", at=clock.now()
         )
-    problems.install(app)
+    problems.install(app, dialects={scim_errors.PREFIX: scim_errors.respond})
+    scim_errors.install(app)
     for module in (accounts, users, auth, seat_requests, access, billing, invoices_export, what_if):
         app.include_router(module.router)
     app.include_router(settings.router)
     app.include_router(operator_keys.router)
+    app.include_router(scim_tokens.router)
+    app.include_router(scim_routes.router)
     app.include_router(events.router)
     app.include_router(webhook_endpoints.router)
     console.install(app)
     idempotency.install(app)
     openapi.install(app)
     roles.install(app)
-    app.add_middleware(BodyLimits, routes=app.router.routes, refuse=problems.for_domain_error)
+    app.add_middleware(BodyLimits, routes=app.router.routes, refuse=problems.refusal)
     app.add_middleware(RequestIds)
     return app

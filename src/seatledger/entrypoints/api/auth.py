@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from seatledger.domain.errors import Unauthorized
 from seatledger.services.auth import authenticate_token, is_user_token
 from seatledger.services.operator_keys import find_operator
+from seatledger.services.scim import authenticate_scim_token
 from seatledger.services.unit_of_work import UnitOfWork
 
 ROLE_RANK = {"member": 1, "admin": 2, "owner": 3}
@@ -26,7 +27,7 @@ ROLE_RANK = {"member": 1, "admin": 2, "owner": 3}
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # "operator" | "user"
+    kind: str  # "operator" | "user" | "scim" (a SCIM token: its account's /scim/v2 only)
     id: str
     account_id: str | None = None
     role: str | None = None
@@ -97,3 +98,23 @@ async def rate_counted(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(rate_counted)]
+
+
+async def scim_counted(request: Request) -> Principal:
+    """The caller of a /scim/v2 route: a SCIM token, which selects its account
+    (``kind`` "scim", ``id`` the token's, actor "scim:<id>"), counted against the
+    SCIM rate; no other token is one (401)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is not None and principal.kind != "scim":
+        raise Unauthorized("this endpoint takes a SCIM token of the account")
+    if principal is None:
+        token = await run_in_threadpool(
+            authenticate_scim_token,
+            UnitOfWork(request.app.state.engine),
+            token=bearer_token(request),
+            at=request.app.state.clock.now(),
+        )
+        principal = Principal(kind="scim", id=token.id, account_id=token.account_id)
+        request.app.state.rate_limiter.hit(principal.kind, principal.id)
+        request.state.principal = principal
+    return principal

@@ -114,7 +114,7 @@ class BodyLimits:
     """ASGI middleware: reads a request's body (at most MAX_BODY_BYTES + 1
     bytes, whatever Content-Length claims) before the route sees it; a body
     over the limit is 413, a non-empty non-JSON body on a route that takes a
-    JSON body is 415. ``refuse`` turns the error into the response
+    JSON body is 415. ``refuse`` turns the error into the request's response
     (problems.py)."""
 
     def __init__(
@@ -122,7 +122,7 @@ class BodyLimits:
         app: ASGIApp,
         *,
         routes: list[Any],
-        refuse: Callable[[DomainError], Any],
+        refuse: Callable[[DomainError, Scope], Any],
     ) -> None:
         self.app = app
         self.routes = routes
@@ -159,7 +159,7 @@ class BodyLimits:
                 field="content-type",
             )
         if error is not None:
-            await self.refuse(error)(scope, receive, send)
+            await self.refuse(error, scope)(scope, receive, send)
             return
         body = b"".join(chunks)
         delivered = False

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -99,12 +100,46 @@ def for_domain_error(exc: errors.DomainError) -> JSONResponse:
     return response
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(errors.DomainError)
+def refusal(error: errors.DomainError, scope: Any) -> Response:
+    """The answer to a request refused before routing (limits.BodyLimits), in the
+    form of its path's errors."""
+    dialect = _dialect(scope["app"], scope["path"])
+    return dialect(error) if dialect is not None else for_domain_error(error)
+
+
+def _dialect(app: Any, path: str) -> Callable[[Exception], Response] | None:
+    for prefix, respond in getattr(app.state, "error_dialects", {}).items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return respond
+    return None
+
+
+def install(
+    app: FastAPI, *, dialects: Mapping[str, Callable[[Exception], Response]] | None = None
+) -> None:
+    """Every error as problem+json, except under the path prefixes of
+    ``dialects``, whose every error (these handlers' exceptions, all of them) is
+    answered by that prefix's function (``/scim/v2``: the SCIM error schema)."""
+    app.state.error_dialects = dict(dialects or {})
+
+    def handles(exc_class: type[Exception]) -> Callable[[Any], Any]:
+        def register(answer: Callable[[Request, Any], Awaitable[Response]]) -> Any:
+            async def handler(request: Request, exc: Exception) -> Response:
+                dialect = _dialect(request.app, request.url.path)
+                if dialect is not None:
+                    return dialect(exc)
+                return await answer(request, exc)
+
+            app.add_exception_handler(exc_class, handler)
+            return answer
+
+        return register
+
+    @handles(errors.DomainError)
     async def domain_error(_: Request, exc: errors.DomainError) -> JSONResponse:
         return for_domain_error(exc)
 
-    @app.exception_handler(RequestValidationError)
+    @handles(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         items = []
         for err in exc.errors():
@@ -123,7 +158,7 @@ def install(app: FastAPI) -> None:
             errors=items,
         )
 
-    @app.exception_handler(StarletteHTTPException)
+    @handles(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot parse as JSON: bad input, a 422
@@ -133,14 +168,14 @@ def install(app: FastAPI) -> None:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "error")
         return problem(exc.status_code, slug, str(exc.detail))
 
-    @app.exception_handler(IntegrityError)
+    @handles(IntegrityError)
     async def integrity_error(_: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error reached the API: %s", exc.orig)
         return problem(
             409, "conflict", "the request conflicts with the current state", code="conflict"
         )
 
-    @app.exception_handler(DataError)
+    @handles(DataError)
     async def data_error(_: Request, exc: DataError) -> JSONResponse:
         # A value the database cannot store (PostgreSQL: a NUL character in a
         # string, a number out of its column's range): the request's fault, a 422
@@ -150,19 +185,19 @@ def install(app: FastAPI) -> None:
             422, "invalid-input", "a value in the request cannot be stored", code="invalid_input"
         )
 
-    @app.exception_handler(Exception)
+    @handles(Exception)
     async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
         # Starlette's last-resort handler: without it a bug answers text/plain,
         # breaking the problem+json promise. The exception is still re-raised
         # by the server and logged there.
         return problem(500, "internal-error", "an unexpected error occurred")
 
-    @app.exception_handler(OperationalError)
+    @handles(OperationalError)
     async def operational_error(_: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", exc.orig)
         return _unavailable("the database is unavailable; retry later")
 
-    @app.exception_handler(PoolTimeoutError)
+    @handles(PoolTimeoutError)
     async def pool_timeout(_: Request, exc: PoolTimeoutError) -> JSONResponse:
         # Every connection of this process's pool stayed checked out for the
         # whole pool timeout (SEATLEDGER_DB_POOL_TIMEOUT): overload, not a bug.

@@ -33,11 +33,13 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 
 from seatledger.domain.errors import Forbidden, NotFound
-from seatledger.entrypoints.api.auth import ROLE_RANK, Principal, rate_counted
+from seatledger.entrypoints.api.auth import ROLE_RANK, Principal, rate_counted, scim_counted
 from seatledger.services import invoices, seat_requests
 from seatledger.services.unit_of_work import UnitOfWork
 
-Who = Literal["anyone", "token holder", "operator", "owner", "admin", "member (itself)"]
+Who = Literal[
+    "anyone", "token holder", "operator", "owner", "admin", "member (itself)", "scim token"
+]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ def _operator(why: str, owned_by: str | None = None) -> Rule:
 
 def _owner(why: str, owned_by: str | None = None) -> Rule:
     return Rule("owner", why, owned_by)
+
+
+def _scim(why: str) -> Rule:
+    return Rule("scim token", why)
 
 
 def _admin(why: str) -> Rule:
@@ -138,9 +144,46 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{U}/deactivate"): _admin("admins manage users"),
     ("DELETE", U): _admin("admins manage users"),
     ("POST", f"{A}/invitations"): _admin("admins manage users (owner role: owners only)"),
+    ("POST", f"{A}/scim-tokens"): _owner("a SCIM token provisions the account's users"),
+    ("GET", f"{A}/scim-tokens"): _owner("the account's SCIM tokens"),
+    ("DELETE", f"{A}/scim-tokens/{{token_id}}"): _owner("revoking a SCIM token"),
     # --- members: themselves -----------------------------------------------------
     ("GET", U): Rule("member (itself)", "admins read any user of the account, a member itself"),
 }
+
+# --- identity providers: a SCIM token, which selects its account ---------------
+# Its own kind of caller: no user or operator token passes these, and a SCIM
+# token passes no other route (401 both ways).
+S = "/scim/v2"
+_PROVISIONING = "an identity provider provisions the token's account"
+_DISCOVERY = "RFC 7644 §4 discovery"
+RULES.update(
+    {
+        ("GET", f"{S}/ServiceProviderConfig"): _scim(_DISCOVERY),
+        ("GET", f"{S}/ResourceTypes"): _scim(_DISCOVERY),
+        ("GET", f"{S}/ResourceTypes/{{name}}"): _scim(_DISCOVERY),
+        ("GET", f"{S}/Schemas"): _scim(_DISCOVERY),
+        ("GET", f"{S}/Schemas/{{schema_uri}}"): _scim(_DISCOVERY),
+        ("POST", f"{S}/.search"): _scim("answered 501: not supported"),
+        **{
+            (method, f"{S}/{path}"): _scim(_PROVISIONING)
+            for method, path in (
+                ("POST", "Users"),
+                ("GET", "Users"),
+                ("GET", "Users/{user_id}"),
+                ("PUT", "Users/{user_id}"),
+                ("PATCH", "Users/{user_id}"),
+                ("DELETE", "Users/{user_id}"),
+                ("POST", "Groups"),
+                ("GET", "Groups"),
+                ("GET", "Groups/{group_id}"),
+                ("PUT", "Groups/{group_id}"),
+                ("PATCH", "Groups/{group_id}"),
+                ("DELETE", "Groups/{group_id}"),
+            )
+        },
+    }
+)
 
 CLOSED = _operator("no rule written for this route: operators only until there is one")
 
@@ -199,6 +242,9 @@ async def enforce(request: Request) -> None:
         (request.method, getattr(route, "endpoint", None)), CLOSED
     )
     if rule.who == "anyone":
+        return
+    if rule.who == "scim token":
+        await scim_counted(request)  # the token's account is the one in scope
         return
     principal = await rate_counted(request)
     if principal.kind == "operator" or rule.who == "token holder":

@@ -498,6 +498,27 @@ class TokenOut(BaseModel):
     expires_at: datetime
 
 
+class ScimTokenCreate(In):
+    name: StrictStr | None = Field(None, description="what the token is for (Okta, Entra ID)")
+
+
+class ScimTokenPublic(BaseModel):
+    id: str
+    name: str | None = None
+    created_at: datetime
+    created_by: str = Field(description="who issued it (operator:<id>, user:<id>)")
+    last_used_at: datetime | None = Field(
+        None, description="the token's last use, to within a minute; null if never used"
+    )
+    revoked_at: datetime | None = None
+
+
+class ScimTokenCreated(ScimTokenPublic):
+    token: str = Field(
+        description="the bearer token for the account's /scim/v2 endpoint, shown only this once"
+    )
+
+
 # --- seat requests, access --------------------------------------------------
 class SeatRequestCreate(In):
     module: StrictStr

@@ -10,6 +10,7 @@ from seatledger.adapters.db.repositories.accounts import (
 from seatledger.adapters.db.repositories.audit import AuditLog
 from seatledger.adapters.db.repositories.billing import BillingMarkers, BillingStates, Invoices
 from seatledger.adapters.db.repositories.documents import InvoicePdfs
+from seatledger.adapters.db.repositories.scim_tokens import ScimTokens
 from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
 from seatledger.adapters.db.repositories.settings import Settings
 from seatledger.adapters.db.repositories.tokens import TokenHolder, UserTokens
@@ -35,6 +36,7 @@ __all__ = [
     "OperatorKeys",
     "Pools",
     "Profiles",
+    "ScimTokens",
     "SeatRequests",
     "Seats",
     "Settings",

@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
 
 from seatledger.adapters.db import tables as t
 from seatledger.adapters.db.rows import as_values, party_json, party_of
 from seatledger.domain.accounts import Account, Profile, Workspace
 from seatledger.domain.contracts import Contract, PoolTerms
+from seatledger.domain.users import DELETED
 
 
 def _account(row: Any) -> Account:
@@ -121,7 +122,21 @@ class Accounts:
         )
 
 
+def _workspace(r: Any) -> Workspace:
+    return Workspace(
+        r.id,
+        r.account_id,
+        r.name,
+        r.is_default,
+        external_id=r.external_id,
+        created_at=r.created_at,
+        updated_at=r.updated_at or r.created_at,
+    )
+
+
 class Workspaces:
+    """Deleted workspaces (``deleted_at``) are history: no read here finds them."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
@@ -132,27 +147,96 @@ class Workspaces:
                 account_id=ws.account_id,
                 name=ws.name,
                 is_default=ws.is_default,
+                external_id=ws.external_id,
                 created_at=at,
             )
         )
+        ws.created_at = ws.updated_at = at
+
+    def _live(self, account_id: str) -> Any:
+        c = t.workspaces.c
+        return select(t.workspaces).where(c.account_id == account_id, c.deleted_at.is_(None))
 
     def list(self, account_id: str) -> list[Workspace]:
         rows = self.conn.execute(
-            select(t.workspaces)
-            .where(t.workspaces.c.account_id == account_id)
-            .order_by(t.workspaces.c.created_at, t.workspaces.c.id)
+            self._live(account_id).order_by(t.workspaces.c.created_at, t.workspaces.c.id)
         )
-        return [Workspace(r.id, r.account_id, r.name, r.is_default) for r in rows]
+        return [_workspace(r) for r in rows]
+
+    def get(self, account_id: str, workspace_id: str) -> Workspace | None:
+        row = self.conn.execute(
+            self._live(account_id).where(t.workspaces.c.id == workspace_id)
+        ).first()
+        return _workspace(row) if row else None
+
+    def page(
+        self,
+        account_id: str,
+        *,
+        name: str | None = None,
+        external_id: str | None = None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[Workspace]]:
+        """The workspaces but the default one, oldest first, with this name (any
+        case) or external id if given: how many match, and ``limit`` of them from
+        ``offset`` (SCIM Groups)."""
+        c = t.workspaces.c
+        match = [c.account_id == account_id, c.deleted_at.is_(None), c.is_default.is_(False)]
+        if name is not None:
+            match.append(func.lower(c.name) == name.lower())
+        if external_id is not None:
+            match.append(c.external_id == external_id)
+        total = self.conn.execute(select(func.count()).where(*match)).scalar_one()
+        rows = self.conn.execute(
+            select(t.workspaces)
+            .where(*match)
+            .order_by(c.created_at, c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return total, [_workspace(r) for r in rows]
+
+    def members(self, workspace_ids: list[str]) -> dict[str, list[str]]:
+        """Each workspace's users, deleted users left out, by user id."""
+        found: dict[str, list[str]] = {w: [] for w in workspace_ids}
+        if not workspace_ids:
+            return found
+        uw, u = t.user_workspaces.c, t.users.c
+        rows = self.conn.execute(
+            select(uw.workspace_id, uw.user_id)
+            .select_from(t.user_workspaces.join(t.users, u.id == uw.user_id))
+            .where(uw.workspace_id.in_(workspace_ids), u.status != DELETED)
+            .order_by(uw.workspace_id, uw.user_id)
+        )
+        for r in rows:
+            found[r.workspace_id].append(r.user_id)
+        return found
+
+    def save(self, ws: Workspace, *, at: datetime) -> None:
+        self.conn.execute(
+            update(t.workspaces)
+            .where(t.workspaces.c.id == ws.id)
+            .values(name=ws.name, external_id=ws.external_id, updated_at=at)
+        )
+        ws.updated_at = at
+
+    def mark_deleted(self, workspace_id: str, *, at: datetime) -> None:
+        """Its memberships go (deleted users' too); the row stays, deleted."""
+        self.conn.execute(
+            delete(t.user_workspaces).where(t.user_workspaces.c.workspace_id == workspace_id)
+        )
+        self.conn.execute(
+            update(t.workspaces)
+            .where(t.workspaces.c.id == workspace_id)
+            .values(deleted_at=at, updated_at=at)
+        )
 
     def existing_ids(self, account_id: str, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         if not ids:
             return set()
-        rows = self.conn.execute(
-            select(t.workspaces.c.id).where(
-                t.workspaces.c.account_id == account_id, t.workspaces.c.id.in_(ids)
-            )
-        )
+        rows = self.conn.execute(self._live(account_id).where(t.workspaces.c.id.in_(ids)))
         return {r.id for r in rows}
 
     def default_id(self, account_id: str) -> str:

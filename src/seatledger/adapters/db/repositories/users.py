@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from seatledger.adapters.db import tables as t
-from seatledger.domain.users import ACTIVE, DELETED, PRIVILEGED_ROLES, User
+from seatledger.domain.users import ACTIVE, DELETED, PRIVILEGED_ROLES, ListedEmail, User
 
 # NOTE: statements on the seat path are built once (see repositories/seats.py).
 _USER_WITH_WORKSPACES = (
@@ -30,12 +31,22 @@ _SAVED_COLUMNS = (
     "profile_id",
     "valid_to",
     "updated_at",
+    "external_id",
+    "listed_emails",
 )
 _USER_SAVE = (
     update(t.users)
     .where(t.users.c.id == bindparam("b_id"))
     .values({name: bindparam(f"b_{name}") for name in _SAVED_COLUMNS})
 )
+
+
+def _listed_emails_json(emails: tuple[ListedEmail, ...]) -> str | None:
+    return json.dumps([asdict(e) for e in emails]) if emails else None
+
+
+def _listed_emails(text: str | None) -> tuple[ListedEmail, ...]:
+    return tuple(ListedEmail(**e) for e in json.loads(text)) if text else ()
 
 
 def _user(r: Any, workspace_ids: list[str]) -> User:
@@ -52,6 +63,8 @@ def _user(r: Any, workspace_ids: list[str]) -> User:
         workspace_ids=workspace_ids,
         valid_to=r.valid_to,
         created_at=r.created_at,
+        external_id=r.external_id,
+        listed_emails=_listed_emails(r.listed_emails),
     )
 
 
@@ -76,6 +89,8 @@ class Users:
                 setup_token_hash=setup_token_hash,
                 created_at=at,
                 updated_at=at,
+                external_id=user.external_id,
+                listed_emails=_listed_emails_json(user.listed_emails),
             )
         )
         self.set_workspaces(user.id, user.workspace_ids)
@@ -95,6 +110,8 @@ class Users:
                 "b_profile_id": user.profile_id,
                 "b_valid_to": user.valid_to,
                 "b_updated_at": at,
+                "b_external_id": user.external_id,
+                "b_listed_emails": _listed_emails_json(user.listed_emails),
             },
         )
 
@@ -175,6 +192,48 @@ class Users:
         if after:
             q = q.where(c.id > after)
         return self._with_workspaces(list(self.conn.execute(q)))
+
+    def page(
+        self,
+        account_id: str,
+        *,
+        email_key: str | None = None,
+        external_id: str | None = None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[User]]:
+        """The users not deleted, oldest first, with this email or external id if
+        given: how many match, and ``limit`` of them from ``offset`` (SCIM lists)."""
+        c = t.users.c
+        match = [c.account_id == account_id, c.status != DELETED]
+        if email_key is not None:
+            match.append(c.email_key == email_key)
+        if external_id is not None:
+            match.append(c.external_id == external_id)
+        total = self.conn.execute(select(func.count()).where(*match)).scalar_one()
+        rows = self.conn.execute(
+            select(t.users).where(*match).order_by(c.created_at, c.id).offset(offset).limit(limit)
+        )
+        return total, self._with_workspaces(list(rows))
+
+    def live_ids(self, account_id: str, user_ids: list[str]) -> set[str]:
+        """Those of ``user_ids`` that name a user of the account not deleted."""
+        if not user_ids:
+            return set()
+        c = t.users.c
+        rows = self.conn.execute(
+            select(c.id).where(c.account_id == account_id, c.id.in_(user_ids), c.status != DELETED)
+        )
+        return {r.id for r in rows}
+
+    def modified_at(self, user_ids: list[str]) -> dict[str, datetime]:
+        """Each user's last change (SCIM meta.lastModified)."""
+        if not user_ids:
+            return {}
+        rows = self.conn.execute(
+            select(t.users.c.id, t.users.c.updated_at).where(t.users.c.id.in_(user_ids))
+        )
+        return {r.id: r.updated_at for r in rows}
 
     def count_active_privileged(self, account_id: str) -> int:
         c = t.users.c
