@@ -35,9 +35,8 @@ from seatledger.domain.periods import instant
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_policies import CAPPED_POLICIES
 from seatledger.domain.users import ACTIVE
-from seatledger.services.capacity import change_capacity
 from seatledger.services.charges import issue_charges
-from seatledger.services.seats import sync_seats
+from seatledger.services.seats import record_capacity_change, sync_seats
 from seatledger.services.unit_of_work import UnitOfWork
 from seatledger.services.unset import UNSET
 
@@ -422,7 +421,7 @@ def apply_contract_terms(
         )
         uow.pools.save_terms(updated)
         if delta:
-            change_capacity(
+            record_capacity_change(
                 uow,
                 pool=updated,
                 delta=delta,
@@ -442,7 +441,7 @@ def apply_contract_terms(
             )
         uow.pools.save_terms(replace(pool, retired=True))
         if pool.capacity:
-            change_capacity(
+            record_capacity_change(
                 uow,
                 pool=pool,
                 delta=-pool.capacity,

@@ -31,9 +31,9 @@ from seatledger.domain.planner import (
     upcoming_invoice,
 )
 from seatledger.domain.seat_requests import APPLIED
-from seatledger.services.capacity import change_capacity
 from seatledger.services.charges import issue, issue_charges
 from seatledger.services.seat_requests import record_request_change
+from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("seatledger.billing")
@@ -104,7 +104,7 @@ def _write(
     for step in planned.steps:
         if isinstance(step, CapacityChange):
             pool = pools[step.module]
-            change_capacity(
+            record_capacity_change(
                 uow,
                 pool=pool,
                 delta=step.delta,

@@ -21,8 +21,8 @@ from seatledger.domain.seat_requests import (
     check_target,
     initial_status,
 )
-from seatledger.services.capacity import change_capacity
 from seatledger.services.charges import issue_charges, preview_charge
+from seatledger.services.seats import record_capacity_change
 from seatledger.services.unit_of_work import UnitOfWork
 
 
@@ -117,7 +117,7 @@ def request_seat_change(
         uow.seat_requests.add(request, pool_id=pool.id, requested_by=actor)
         record_request_change(uow, "seat_change.requested", request, at=at)
         if status == APPLIED:
-            purchase = change_capacity(
+            purchase = record_capacity_change(
                 uow,
                 pool=pool,
                 delta=delta,
@@ -181,7 +181,7 @@ def approve_seat_request(
             if request.effective == EFFECTIVE_NOW:
                 request.status = APPLIED
                 record_request_change(uow, "seat_change.approved", request, at=at, before=before)
-                change = change_capacity(
+                change = record_capacity_change(
                     uow,
                     pool=pool,
                     delta=delta,

@@ -113,7 +113,6 @@ def sync_seats(
     for step in plan.steps:
         pool = pools[step.module]
         if step.grow:
-            before = replace(pool)
             purchase = record_capacity_change(
                 uow,
                 pool=pool,
@@ -125,7 +124,6 @@ def sync_seats(
                 purchased=True,
                 user_id=user.id,
             )
-            _record_seat_bought(uow, before, purchase, at=at)
             purchases.append(purchase)
         after = uow.pools.take_seat(pool.id)
         if after is None:  # pragma: no cover - the plan was made under the account lock
@@ -170,39 +168,6 @@ def sync_seats(
                 reason="last_seat_taken",
             )
     return SeatSync(list(plan.warnings), sorted(wanted), purchases)
-
-
-def _record_seat_bought(
-    uow: UnitOfWork, pool: Pool, purchase: LedgerEntry, *, at: datetime
-) -> None:
-    """``pool.capacity_changed`` for a seat bought (``add_license``,
-    ``auto_purchase``): the pool before and after, as services/capacity.py
-    records the other capacity changes, and why (``cause``, ``user_id``)."""
-    committed = (
-        purchase.capacity_after
-        if purchase.cause == CAUSE_AUTO_PURCHASE
-        else pool.committed_capacity
-    )
-    after = replace(
-        pool,
-        capacity=purchase.capacity_after,
-        in_use=purchase.in_use_after,
-        committed_capacity=committed,
-    )
-    uow.record(
-        "pool.capacity_changed",
-        subject=f"pool:{pool.id}",
-        account_id=pool.account_id,
-        at=at,
-        before=replace(pool, in_use=purchase.in_use_after),
-        after={
-            **asdict(after),
-            "cause": purchase.cause,
-            "purchased": True,
-            "user_id": purchase.user_id,
-        },
-        actor=purchase.actor,
-    )
 
 
 def _seat_subject(user_id: str, module: str) -> str:
@@ -302,11 +267,15 @@ def record_capacity_change(
     commit_floor: bool = False,
     purchased: bool = False,
     user_id: str | None = None,
+    recorded_at: datetime | None = None,
 ) -> LedgerEntry:
-    """Appends the change to the ledger and returns it (with its id): a purchased
-    increase is for the use case to charge. ``user_id``: the user whose seat
-    bought it. The caller records ``pool.capacity_changed`` for the audit log
-    (``sync_seats`` for a seat bought)."""
+    """Appends the change to the seat ledger and records ``pool.capacity_changed``
+    (the pool before and after, and why: ``cause``, ``purchased``, ``user_id``),
+    and returns the ledger entry (with its id): a purchased increase is for the
+    use case to charge. ``user_id``: the user whose seat bought it. ``at``: when
+    the change takes effect (the ledger's time); ``recorded_at``: the account's
+    time when it is made, if another (a back-dated contract version)."""
+    before = replace(pool)
     in_use, capacity = uow.pools.change_capacity(pool.id, delta, commit_floor=commit_floor)
     entry = LedgerEntry(
         account_id=pool.account_id,
@@ -323,4 +292,17 @@ def record_capacity_change(
     )
     entry_id = uow.ledger.append(entry, pool_id=pool.id)
     pool.capacity = capacity
+    after = replace(
+        pool,
+        in_use=in_use,
+        committed_capacity=capacity if commit_floor else pool.committed_capacity,
+    )
+    uow.record(
+        "pool.capacity_changed",
+        subject=f"pool:{pool.id}",
+        account_id=pool.account_id,
+        at=recorded_at or at,
+        before=replace(before, capacity=capacity - delta, in_use=in_use),
+        after={**asdict(after), "cause": cause, "purchased": purchased, "user_id": user_id},
+    )
     return replace(entry, id=entry_id)
