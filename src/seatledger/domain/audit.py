@@ -132,23 +132,23 @@ class Break:
     reason: str
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """JSON-ready: dataclasses as dicts without secret fields; Decimal, dates and
     instants as strings; tuples and sets as lists (sets sorted)."""
     if is_dataclass(value) and not isinstance(value, type):
         return {
-            f.name: _plain(getattr(value, f.name))
+            f.name: plain(getattr(value, f.name))
             for f in fields(value)
             if f.name not in _SECRET_FIELDS
         }
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items() if k not in _SECRET_FIELDS}
+        return {str(k): plain(v) for k, v in value.items() if k not in _SECRET_FIELDS}
     if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
+        return sorted(plain(v) for v in value)
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, Enum):
-        return _plain(value.value)
+        return plain(value.value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
@@ -160,7 +160,7 @@ def _plain(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """One text for one value: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def snapshot(value: Any) -> str | None:

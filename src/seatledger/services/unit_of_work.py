@@ -144,8 +144,9 @@ class UnitOfWork:
                 subject=subject,
                 account_id=account_id,
                 at=at,
-                before=before,
-                after=after,
+                # NOTE: copied now, so a later change to the objects is not logged.
+                before=audit.plain(before),
+                after=audit.plain(after),
                 actor=actor,
             )
         )
