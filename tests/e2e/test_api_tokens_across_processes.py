@@ -1,7 +1,8 @@
 """Issue 9: a token's user is checked as it is now, also when several server
 processes share one database: two `seatledger serve` processes on one
-PostgreSQL; a user deactivated through one, or an operator key revoked
-through one, is 401 on the other at once (no process keeps a verified token)."""
+PostgreSQL; a user deactivated through one is 401 on the other at once (no
+process keeps a user token); an operator key revoked through one is 401 on the
+other within a second (processes keep operator keys, issue 12)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 STARTUP_TIMEOUT = 60.0
+REVOCATION_BOUND = 1.0  # seconds: a kept operator key, in another process (docs/access.md)
 
 
 def _free_port() -> int:
@@ -129,13 +131,20 @@ def test_a_user_deactivated_through_one_process_is_401_on_the_other_at_once(two_
             assert user_b.get("/v1/auth/token").status_code == 401
 
 
-def test_an_operator_key_revoked_through_one_process_is_401_on_the_other_at_once(two_servers):
+def test_an_operator_key_revoked_through_one_process_is_401_on_the_other_within_a_second(
+    two_servers,
+):
     url_a, url_b, key = two_servers
     with _client(url_a, key) as operator_a:
         created = _ok(operator_a.post("/v1/operator-keys", json={"name": "leaked"}), 201)
         with _client(url_b, created["key"]) as leaked_b:
-            assert leaked_b.get("/v1/operator-keys").status_code == 200
+            for _ in range(3):  # its first use written, then kept by b
+                assert leaked_b.get("/v1/operator-keys").status_code == 200
 
             _ok(operator_a.delete(f"/v1/operator-keys/{created['id']}"))
 
-            assert leaked_b.get("/v1/operator-keys").status_code == 401
+            assert operator_a.get("/v1/operator-keys").status_code == 200
+            deadline = time.monotonic() + REVOCATION_BOUND
+            while leaked_b.get("/v1/operator-keys").status_code != 401:
+                assert time.monotonic() < deadline, "the revoked key was still let in after 1 s"
+                time.sleep(0.02)

@@ -3,9 +3,12 @@ and the pools' usage view."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from seatledger.adapters.db.read_cache import ReadCache
+from seatledger.adapters.db.repositories import AccessFacts
 from seatledger.domain.accounts import Account, account_time
 from seatledger.domain.contracts import check_module_name
 from seatledger.domain.errors import InvalidInput, NotFound
@@ -31,15 +34,52 @@ def check_access(
     user_id: str | None = None,
     email: str | None = None,
     module: str | None = None,
+    cache: ReadCache | None = None,
 ) -> AccessAnswer:
+    """``cache``: the facts are taken from it when kept there, else read (one
+    statement) and kept; the answer is always worked out at ``at``."""
+    key = _facts_key(account_id, user_id, email, module)
+    facts = cache.get(account_id, key) if cache is not None else None
+    if facts is None:
+        with cache.reading(account_id) if cache is not None else nullcontext(None) as keep:
+            facts = uow.access_facts(
+                account_id=account_id, user_id=user_id, email_key=key[1], module=module
+            )
+            if keep is not None and facts.account_found:
+                keep(key, facts)
+    return _answer(facts, account_id=account_id, module=module, at=at)
+
+
+def cached_answer(
+    cache: ReadCache,
+    *,
+    account_id: str,
+    at: datetime,
+    user_id: str | None = None,
+    email: str | None = None,
+    module: str | None = None,
+) -> AccessAnswer | None:
+    """The answer from the facts kept in ``cache`` (no I/O), or None when they
+    are not kept; the same refusals as ``check_access``."""
+    facts = cache.get(account_id, _facts_key(account_id, user_id, email, module))
+    return None if facts is None else _answer(facts, account_id=account_id, module=module, at=at)
+
+
+def _facts_key(
+    account_id: str, user_id: str | None, email: str | None, module: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """(user id, email key, module): what the facts of one account depend on."""
     if (user_id is None) == (email is None):
         raise InvalidInput("give exactly one of user_id and email", field="user_id")
     if module is not None:
         check_module_name(module)
     email_key = normalize_email(email)[1] if email is not None else None
-    facts = uow.access_facts(
-        account_id=account_id, user_id=user_id, email_key=email_key, module=module
-    )
+    return user_id, email_key, module
+
+
+def _answer(
+    facts: AccessFacts, *, account_id: str, module: str | None, at: datetime
+) -> AccessAnswer:
     if not facts.account_found:
         raise NotFound(f"account {account_id} not found", field="account_id")
     if not facts.module_known:

@@ -1,12 +1,15 @@
 """Use cases: operator keys (stored hashed, shown once), their last use, and
-revocation, which takes effect on the very next request in every process."""
+revocation, which takes effect on the next request of the process that revoked
+the key, and within half a second in every other (read_cache.LIVE_SECONDS)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from seatledger.adapters.db.read_cache import INSTALLATION, ReadCache
 from seatledger.domain.errors import NotFound
 from seatledger.domain.ids import new_id, new_token
 from seatledger.domain.names import check_display_name
@@ -16,6 +19,7 @@ from seatledger.services.unit_of_work import UnitOfWork
 # A key's last use is written at most once per this much time (not once per
 # request: the access check's hot path calls with an operator key).
 LAST_USE_PRECISION = timedelta(minutes=1)
+_CACHED_KEY = "operator_key"  # the read cache's entries: (_CACHED_KEY, key hash)
 
 
 @dataclass(frozen=True)
@@ -71,20 +75,42 @@ def ensure_operator_key(uow: UnitOfWork, *, key: str, name: str, at: datetime) -
             uow.commit()
 
 
-def find_operator(uow: UnitOfWork, *, key: str, at: datetime) -> OperatorKey | None:
+def find_operator(
+    uow: UnitOfWork, *, key: str, at: datetime, cache: ReadCache | None = None
+) -> OperatorKey | None:
     """The key's operator, unless unknown or revoked: one autocommit read by
-    the unique hash index on every request (never cached, so a revocation
-    holds at once), and a write of ``last_used_at`` only when the recorded one
-    is a minute old."""
-    row = uow.operator_key(hash_token(key))
-    if row is None or row.revoked_at is not None:
-        return None
-    stale_from = at - LAST_USE_PRECISION
-    if row.last_used_at is None or row.last_used_at <= stale_from:
-        with uow:
-            uow.operator_keys.record_use(row.id, at=at, stale_from=stale_from)
-            uow.commit()
+    the unique hash index, and a write of ``last_used_at`` only when the
+    recorded one is a minute old. With ``cache``: a key kept there is answered
+    from memory until its last use is due again (``cached_operator``); a
+    revocation drops it (read_cache.py: in every process within
+    ``LIVE_SECONDS``)."""
+    key_hash = hash_token(key)
+    if cache is not None:
+        kept = cached_operator(cache, key_hash=key_hash, at=at)
+        if kept is not None:
+            return kept
+    with cache.reading(INSTALLATION) if cache is not None else nullcontext(None) as keep:
+        row = uow.operator_key(key_hash)
+        if row is None or row.revoked_at is not None:
+            return None
+        stale_from = at - LAST_USE_PRECISION
+        if row.last_used_at is None or row.last_used_at <= stale_from:
+            with uow:
+                uow.operator_keys.record_use(row.id, at=at, stale_from=stale_from)
+                uow.commit()
+        elif keep is not None:
+            # NOTE: kept only with a recent last use, so that its next one is written in time.
+            keep((_CACHED_KEY, key_hash), _key(row))
     return _key(row)
+
+
+def cached_operator(cache: ReadCache, *, key_hash: str, at: datetime) -> OperatorKey | None:
+    """The operator of the key with this hash from memory (no I/O), or None when
+    it is not kept or its last use is due to be written (``find_operator``)."""
+    kept: OperatorKey | None = cache.get(INSTALLATION, (_CACHED_KEY, key_hash))
+    if kept is None or kept.last_used_at is None or kept.last_used_at <= at - LAST_USE_PRECISION:
+        return None
+    return kept
 
 
 def list_operator_keys(

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from seatledger.adapters.db import read_cache, tables
 from seatledger.adapters.db import repositories as repo
-from seatledger.adapters.db import tables
 from seatledger.adapters.db.repositories.idempotency import (
     IdempotencyClaim,
     IdempotencyKeys,
@@ -186,17 +186,21 @@ class UnitOfWork:
         Inside another use case's transaction: nothing yet (that one commits)."""
         if self._depth > 1:
             return
+        # What this commit may change: the accounts it locked, the chains it writes.
+        changed = {change.chain for change in self._changes} | self.accounts_locked.keys()
         if self._changes:
             self._write_audit()
         claim = self.idempotency
         if claim is None or claim.taken:
             self._tx.commit()
+            read_cache.committed(self.engine, changed)
             return
         if not self.idempotency_keys.claim(claim):
             self._tx.rollback()
             raise IdempotencyKeyTaken(claim.key)
         self._tx.commit()
         claim.taken = True
+        read_cache.committed(self.engine, changed)
 
     def lock_account(self, account_id: str) -> Account:
         """Every write use case starts here (see tables.accounts.lock_version)."""

@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
+from seatledger.adapters.db.read_cache import ReadCache
 from seatledger.adapters.throttle import FailureThrottle
 from seatledger.adapters.webhook_sender import WebhookAddresses
 from seatledger.clock import Clock, SystemClock
 from seatledger.config import WebhookSettings, load_webhook_settings
 from seatledger.entrypoints import console
 from seatledger.entrypoints.api import idempotency, openapi, problems, roles
+from seatledger.entrypoints.api.access_fast_path import AccessCheckFastPath
 from seatledger.entrypoints.api.deps import path_ids_well_formed
 from seatledger.entrypoints.api.events import EventHub
 from seatledger.entrypoints.api.limits import BodyLimits, RateLimiter, RateLimits
@@ -80,6 +82,7 @@ def create_app(
                 engine=engine, clock=clock, settings=webhook_settings
             )
             jobs.append(app.state.webhook_worker)
+        app.state.read_cache.start()
         for job in jobs:
             job.start()
         try:
@@ -87,12 +90,13 @@ def create_app(
         finally:
             for job in jobs:
                 job.stop()
+            app.state.read_cache.stop()
 
     app = FastAPI(
         title="seatledger",
         version="0.1.0",
         description="Seat licensing and billing engine: seats, ledger, access checks.",
-        lifespan=lifespan if scheduler or webhook_worker else None,
+        lifespan=lifespan,
         # Every route: ids well formed (404), then who may call it (roles.py).
         dependencies=[Depends(path_ids_well_formed), Depends(roles.enforce)],
         generate_unique_id_function=openapi.operation_id,
@@ -105,6 +109,7 @@ def create_app(
     app.state.engine = engine
     app.state.clock = clock
     app.state.event_hub = EventHub(engine)
+    app.state.read_cache = ReadCache(engine)  # kept reads; used while the app is up
     app.state.rate_limiter = RateLimiter(rate_limits or RateLimits())
     app.state.sign_in_throttle = FailureThrottle(
         SIGN_IN_FAILURE_RATE, storage_url=(rate_limits or RateLimits()).storage_url
@@ -128,5 +133,6 @@ def create_app(
     openapi.install(app)
     roles.install(app)
     app.add_middleware(BodyLimits, routes=app.router.routes, refuse=problems.refusal)
+    app.add_middleware(AccessCheckFastPath, state=app.state)
     app.add_middleware(RequestIds)
     return app

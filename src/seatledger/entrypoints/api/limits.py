@@ -103,7 +103,8 @@ class RateLimiter:
         )
 
 
-def _is_json(content_type: str) -> bool:
+def is_json(content_type: str) -> bool:
+    """Whether a Content-Type names JSON (application/json or application/*+json)."""
     media_type = content_type.split(";")[0].strip().lower()
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
@@ -152,7 +153,7 @@ class BodyLimits:
                     break
                 chunks.append(chunk)
                 more = message.get("more_body", False)
-        not_json = size and not _is_json(headers.get("content-type", ""))
+        not_json = size and not is_json(headers.get("content-type", ""))
         if error is None and not_json and self._takes_json(scope):
             error = UnsupportedMediaType(
                 "this route takes a JSON body (Content-Type: application/json)",

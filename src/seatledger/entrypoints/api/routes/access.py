@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from seatledger.entrypoints.api.auth import CurrentPrincipal
@@ -15,9 +15,10 @@ router = APIRouter(prefix="/v1", tags=["access"])
 
 @router.post("/access/check", response_model=AccessCheckOut)
 async def check_access(
-    body: AccessCheckIn, uow: Uow, now: Now, _: CurrentPrincipal
+    body: AccessCheckIn, uow: Uow, now: Now, _: CurrentPrincipal, request: Request
 ) -> AccessCheckOut:
-    # NOTE: async with one threadpool hop for the database read (the hot path).
+    # NOTE: most checks are answered before this route, from the read cache
+    # (access_fast_path.py); here the facts are read (one thread hop) and kept.
     answer = await run_in_threadpool(
         access.check_access,
         uow,
@@ -26,6 +27,7 @@ async def check_access(
         email=body.email,
         module=body.module,
         at=now,
+        cache=request.app.state.read_cache,
     )
     return AccessCheckOut(allowed=answer.allowed, reason=answer.reason, user_id=answer.user_id)
 
