@@ -5,7 +5,8 @@
 finds the matched route's rule and refuses the call before the route's code.
 
 How a user token is judged (operators pass every rule but ``anyone``, which
-asks nothing of anybody):
+asks nothing of anybody, and ``scim token``: the /scim/v2 routes take a SCIM
+token alone, whose account is the one in scope, and it passes no other rule):
 
 1. The account in scope is the path's ``account_id``, or for a route with no
    account in its path the account of the object its ``owned_by`` parameter
