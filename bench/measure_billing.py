@@ -1,72 +1,52 @@
-#!/usr/bin/env python
-"""seatledger billing benchmark: prints figures, asserts nothing.
+"""Billing: the planner's speed, and a billing run's statements per account.
 
-1. The planner alone, in memory (no database): one realistic account (10 pools of
-   mixed policies: block, true_up, auto_purchase with next_invoice purchases,
+1. The planner alone, in memory (no database): one realistic account (10 pools
+   of mixed policies: block, true_up, auto_purchase with next_invoice purchases,
    metered; 200 users holding about 3 modules each; a few thousand seat ledger
-   entries over 36 months of a monthly contract, tax 20 %) planned over its whole
-   history from an empty ``BillingState``: ``domain.planner.plan(inputs, until)``.
-   Figure: invoice lines of the documents it returns per CPU second of this one
-   process (one core), next to a floor measured in the same run: building as
-   many ``invoicing.Line`` objects from the same Decimal products
-   (quantity × unit_price × days / D in MONEY_CONTEXT, ``money.round_line``).
-   Goal: >= 100,000 lines/s.
+   entries over 36 months of a monthly contract, tax 20 %) planned over its
+   whole history from an empty ``BillingState``: ``domain.planner.plan(inputs,
+   until)``. Figure: invoice lines of the returned documents per CPU second of
+   this process (one core), beside a floor measured in the same run: building
+   as many ``invoicing.Line`` objects from the same Decimal products (quantity ×
+   unit_price × days / D in MONEY_CONTEXT, ``money.round_line``). Goal: ≥ 100,000
+   lines/s.
 
-2. A billing run's statements per account, on SQLite and PostgreSQL: N accounts on
-   the real clock with a monthly contract (block, true_up, auto_purchase
+2. A billing run's statements per account, on SQLite and PostgreSQL: N accounts
+   on the real clock with a monthly contract (block, true_up, auto_purchase
    next_invoice, metered; tax 20 %; a fixed term to 2027-12-31, so that no
-   renewal falls in the billed month) and a seat history of 1 month or 36 months,
-   seeded through the services (users created, then activated and deactivated at
-   past instants). One ``services.billing.run_billing`` (``as_of`` and ``now``
-   explicit) bills everything up to the start of the last month; seats then change
-   during the last month; then ONE further run bills the last month (its close,
-   the next period invoice). During that run every SQL statement is counted
-   (``before_cursor_execute``) and attributed to the account being billed (the
-   run's ``on_account`` callback), and the ledger entries the service loaded are
-   counted (``Ledger.entries``). Last, a run in which nothing is due: its
-   statements in total. Goal: the SELECTs and ledger rows read per account do not
-   grow from 1 to 36 months of history (only the billed month's rows are read);
-   the writes follow what falls due (a first true-up); a run with nothing due is
-   ~1 statement (2 on SQLite: BEGIN and the query).
-
-Databases: SQLite in a temp file; PostgreSQL in a scratch database
-``seatledger_bench_billing_<pid>`` created from SEATLEDGER_BENCH_POSTGRES_URL
-(default postgresql+psycopg://postgres@127.0.0.1:5432/test) and dropped at the end.
-
-    .venv/bin/python bench/billing.py              # full run, about 75 s
-    .venv/bin/python bench/billing.py --quick      # under 30 s
-    .venv/bin/python bench/billing.py --only planner --profile
+   renewal falls in the billed month) and a seat history of 1 month or 36
+   months, seeded through the services. One ``services.billing.run_billing``
+   bills everything up to the start of the last month; seats then change during
+   the last month; then ONE further run bills the last month. During it every
+   SQL statement is counted (``before_cursor_execute``) and attributed to the
+   account being billed (the run's ``on_account`` callback), and the ledger
+   entries the service loaded are counted (``Ledger.entries``). Figures: the
+   SELECTs per account at 36 months beside those at 1 month (goal: ratio ≤ 1,
+   history does not cost reads); the ledger rows read per account beside the
+   rows of the billed month (goal ≤ 1: only the billed month is read); a run
+   with nothing due over every account beside one over no account (goal ≤ 1: it
+   does not grow with accounts; ~1 statement, 2 on SQLite: BEGIN and the query).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import cProfile
-import io
-import os
-import pstats
 import random
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, localcontext
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from runner import ACTOR, Backend, Figure, Goal, Run, log, pyinstrument_profile
+from sqlalchemy import Engine, event, func, select
 
 from seatledger.adapters.db import repositories as repo
 from seatledger.adapters.db import tables as t
-from seatledger.adapters.db.engine import make_engine, migrate
+from seatledger.adapters.db.engine import make_engine
 from seatledger.domain.contracts import Contract, PoolTerms
 from seatledger.domain.errors import DomainError
 from seatledger.domain.invoicing import Line
@@ -85,19 +65,13 @@ from seatledger.domain.seat_policies import AUTO_PURCHASE, BLOCK, METERED, TRUE_
 from seatledger.services import accounts, billing, users
 from seatledger.services.unit_of_work import UnitOfWork
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-ACTOR = "operator:bench"
+NAME = "billing"
 PLANNER_GOAL = 100_000  # invoice lines per second, one core
 TAX_RATE = Decimal("20")
 WRITES = ("INSERT", "UPDATE", "DELETE")
 # part 2: every account's contract is a fixed term ending then, so that no renewal
 # falls in the measured month of one history length and not of the other
 TERM_END = date(2027, 12, 31)
-
-
-def log(msg: str) -> None:
-    print(f"  .. {msg}", file=sys.stderr, flush=True)
-
 
 # =========================================================================== part 1
 
@@ -278,18 +252,17 @@ def timed(fn: Callable[[], Any], seconds: float, min_reps: int) -> Timing:
     return Timing(cpu)
 
 
-def bench_planner(seconds: float, profile: bool) -> None:
-    log("planner: building the account in memory")
+def measure_once(run: Run) -> list[Figure]:
+    """The planner, in memory, one process (one core)."""
+    seconds = run.pick(2.0, 5.0)
+    log("billing: the planner's account, in memory")
     account = planner_account()
     inputs, until = account.inputs, account.until
     planned = plan(inputs, until)
-    documents = planned.documents
-    lines = [ln for d in documents for ln in d.lines]
+    lines = [ln for d in planned.documents for ln in d.lines]
     n_lines = len(lines)
-    kinds = Counter(ln.kind for ln in lines)
-    log(f"planner: timing plan() for {seconds:g}s")
+    log(f"billing: timing plan() and its floor, {seconds:g} s each")
     planner = timed(lambda: plan(inputs, until), seconds, 3)
-
     # the floor: the same products (a line's own days over its month's days; tax
     # lines: the subtotal × rate / 100, as one product)
     products = []
@@ -302,91 +275,104 @@ def bench_planner(seconds: float, profile: bool) -> None:
         else:
             n, d = int(TAX_RATE), 100
         products.append((ln, n, d))
-    log(f"planner: timing the floor for {seconds:g}s")
     floor_reps = max(1, 20_000 // max(1, n_lines))
     floor = timed(lambda: [floor_lines(products) for _ in range(floor_reps)], seconds, 3)
-
-    ledger = len(inputs.ledger)
-    print()
-    print(
-        "Planner, in memory, one process (one core): plan(inputs, until) over the whole "
-        "history from an empty BillingState"
-    )
-    print(
-        f"  account: {len(account.pools)} pools "
-        f"({', '.join(f'{n} {p}' for p, n in Counter(p.policy for p in account.pools).items())}), "
-        f"{account.users} users, {ledger} ledger entries over 36 months "
-        f"({', '.join(f'{n} {k}' for k, n in account.entries.items())})"
-    )
-    print(
-        f"  plan: {len(planned.steps)} steps, {len(documents)} documents, {n_lines} lines "
-        f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())})"
-    )
-    per = f"ms / {n_lines} lines"
-    head = f"  {'':<34} {'lines/s (best)':>15} {'lines/s (median)':>17} {per:>16} {'reps':>5}"
-    print(head)
-    print("  " + "-" * (len(head) - 2))
-    for label, timing, per_rep in (
-        ("plan()", planner, n_lines),
-        ("floor: Line + round_line", floor, n_lines * floor_reps),
-    ):
-        best = per_rep / timing.best_cpu if timing.best_cpu else float("inf")
-        median = per_rep / timing.median_cpu if timing.median_cpu else float("inf")
-        ms = timing.median_cpu * 1000 * n_lines / per_rep
-        print(f"  {label:<34} {best:>15,.0f} {median:>17,.0f} {ms:>16.2f} {len(timing.cpu):>5}")
-    rate = n_lines / planner.best_cpu
-    floor_rate = n_lines * floor_reps / floor.best_cpu
-    verdict = "met" if rate >= PLANNER_GOAL else "BELOW"
-    print(
-        f"  goal >= {PLANNER_GOAL:,} lines/s: {verdict} ({rate:,.0f}); the planner runs at "
-        f"{rate / floor_rate:.1%} of the floor; {planner.best_cpu * 1e6 / ledger:.1f} µs of "
-        "CPU per ledger entry"
-    )
-    print("  (CPU time of this process; lines/s = lines of the returned documents / CPU s)")
-    if profile:
-        prof = cProfile.Profile()
-        prof.enable()
-        plan(inputs, until)
-        prof.disable()
-        out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
-        print("\n  cProfile of one plan(), by own time:")
-        print("\n".join("    " + s for s in out.getvalue().strip().splitlines()))
+    if run.profile:
+        pyinstrument_profile(run, "planner, one plan()", lambda: plan(inputs, until))
+    return [
+        Figure(
+            id="billing.planner",
+            name="planner: invoice lines per CPU second",
+            value=n_lines / planner.best_cpu,
+            unit="lines/s",
+            baseline_name="floor (Line + round_line)",
+            baseline_value=n_lines * floor_reps / floor.best_cpu,
+            goal=Goal(">=", PLANNER_GOAL, on="value"),
+            details={
+                "pools": len(account.pools),
+                "users": account.users,
+                "ledger_entries": len(inputs.ledger),
+                "entries_by_kind": dict(account.entries),
+                "documents": len(planned.documents),
+                "lines": n_lines,
+                "lines_by_kind": dict(Counter(ln.kind for ln in lines)),
+                "median_lines_per_s": n_lines / planner.median_cpu,
+                "reps": len(planner.cpu),
+                "cpu_us_per_ledger_entry": planner.best_cpu * 1e6 / len(inputs.ledger),
+            },
+        )
+    ]
 
 
-# =========================================================================== part 2
+def measure(run: Run, backend: Backend) -> list[Figure]:
+    """A billing run's statements per account (part 2)."""
+    n_accounts = run.pick(5, 20)
+    changes = run.pick(4, 8)
+    n_users = 15
+    found = bench_billing(backend.name, backend.url, n_accounts, n_users, changes)
+    one, many = found.groups
+    details = {
+        "accounts_per_group": n_accounts,
+        "users": n_users,
+        "changes_a_month": changes,
+        "groups": {f"{g.months} months": group_summary(g) for g in found.groups},
+        "measured_run_statements": dict(found.kinds),
+        "seeding_seconds": round(found.seeding_seconds, 1),
+        "first_run_seconds": round(found.first_run_seconds, 1),
+    }
+    rows_read = sum(sum(g.ledger_rows) for g in found.groups)
+    rows_of_month = sum(sum(g.month_rows) for g in found.groups)
+    accounts_billed = sum(g.accounts for g in found.groups)
+    return [
+        Figure(
+            id=f"billing.selects.{backend.name}",
+            name=f"billing run SELECTs per account, 36 mo, {backend.name}",
+            value=_mean(many.reads),
+            unit="SELECTs",
+            baseline_name="the same at 1 month of history",
+            baseline_value=_mean(one.reads),
+            goal=Goal("<=", 1.0),
+            details=details,
+        ),
+        Figure(
+            id=f"billing.ledger_rows.{backend.name}",
+            name=f"billing run ledger rows read per acct, {backend.name}",
+            value=rows_read / accounts_billed if accounts_billed else 0.0,
+            unit="rows",
+            baseline_name="rows of the billed month",
+            baseline_value=rows_of_month / accounts_billed if accounts_billed else 0.0,
+            goal=Goal("<=", 1.0),
+        ),
+        Figure(
+            id=f"billing.idle.{backend.name}",
+            name=f"billing run, nothing due, {backend.name}",
+            value=found.idle_statements,
+            unit="statements",
+            baseline_name=f"the same over no account (here {accounts_billed})",
+            baseline_value=found.empty_statements,
+            goal=Goal("<=", 1.0),
+            details={"statements": found.idle_sql, "ms": round(found.idle_seconds * 1000, 1)},
+        ),
+    ]
 
 
-@contextlib.contextmanager
-def sqlite_database(tmp: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp / 'billing.db'}"
-    migrate(url)
-    yield url
+def group_summary(g: GroupFigures) -> dict[str, Any]:
+    return {
+        "accounts": g.accounts,
+        "statements": _mean(g.statements),
+        "selects": _mean(g.reads),
+        "writes": _mean(g.writes),
+        "ledger_rows_read": _mean(g.ledger_rows),
+        "rows_of_the_month": _mean(g.month_rows),
+        "rows_in_history": _mean(g.history_rows),
+        "ledger_selects_max": max(g.ledger_selects, default=0),
+        "documents": _mean(g.documents),
+        "ms_per_account": _mean(g.seconds) * 1000,
+    }
 
 
-@contextlib.contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A scratch database, created and dropped as tests/conftest.py does."""
-    name = f"seatledger_bench_billing_{os.getpid()}"
-    admin = create_engine(
-        admin_url,
-        poolclass=NullPool,
-        isolation_level="AUTOCOMMIT",
-        connect_args={"connect_timeout": 5},
-    )
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-            migrate(url)
-            yield url
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+def _mean(values: list[int] | list[float]) -> float:
+    return statistics.fmean(values) if values else 0.0
 
 
 class Meter:
@@ -568,11 +554,11 @@ class BackendFigures:
     kinds: Counter[str]
     seeding_seconds: float
     first_run_seconds: float
-    shown: dict[int, list[str]] = field(default_factory=dict)
+    empty_statements: int = 0  # a run with nothing due, before any account
 
 
 def bench_billing(
-    backend: str, url: str, n_accounts: int, n_users: int, changes: int, show_sql: bool
+    backend: str, url: str, n_accounts: int, n_users: int, changes: int
 ) -> BackendFigures:
     engine = make_engine(url)
     meter = Meter(engine)
@@ -584,10 +570,14 @@ def bench_billing(
         last_month = date(2026, 1, 1)
         as_of_first = instant(last_month)
         as_of = instant(add_months(last_month, 1))
+        with meter.counting():  # the baseline: a run with nothing due over no account
+            billing.run_billing(uow, as_of=as_of, now=as_of + timedelta(hours=2))
+            meter.close_bucket("empty")
+            empty_statements = meter.buckets["empty"]["statements"]
         t0 = time.perf_counter()
         seeded: list[Seeded] = []
         for months in (1, 36):
-            log(f"{backend}: seeding {n_accounts} accounts with {months} month(s) of history")
+            log(f"billing, {backend}: seeding {n_accounts} accounts, {months} month(s) of history")
             for k in range(n_accounts):
                 seeded.append(
                     seed_account(
@@ -601,13 +591,13 @@ def bench_billing(
                     )
                 )
         seeding = time.perf_counter() - t0
-        log(f"{backend}: billing up to {as_of_first.date()} (the first run)")
+        log(f"billing, {backend}: billing up to {as_of_first.date()} (the first run)")
         t0 = time.perf_counter()
         first = billing.run_billing(uow, as_of=as_of_first, now=as_of_first + timedelta(hours=1))
         first_run = time.perf_counter() - t0
         if first.failures:
             raise RuntimeError(f"first run failures: {first.failures[:3]}")
-        log(f"{backend}: seat changes during {last_month:%B %Y}")
+        log(f"billing, {backend}: seat changes during {last_month:%B %Y}")
         for s in seeded:
             seat_changes(uow, s, as_of_first + timedelta(hours=1), as_of, changes)
         with engine.connect() as conn:
@@ -623,10 +613,8 @@ def bench_billing(
                 conn.execute(select(c.account_id, func.count()).group_by(c.account_id)).all()
             )
 
-        log(f"{backend}: the measured run, as of {as_of.date()}")
+        log(f"billing, {backend}: the measured run, as of {as_of.date()}")
         per_account: dict[str, tuple[int, float]] = {}
-        shown: dict[int, list[str]] = {}
-        months_of = {s.account_id: s.months for s in seeded}
         clock = [time.perf_counter()]
 
         def on_start(total: int) -> None:
@@ -634,12 +622,10 @@ def bench_billing(
             clock[0] = time.perf_counter()
 
         def on_account(account_id: str, issued: int) -> None:
-            statements = meter.close_bucket(account_id)
+            meter.close_bucket(account_id)
             now = time.perf_counter()
             per_account[account_id] = (issued, now - clock[0])
             clock[0] = now
-            if show_sql and months_of[account_id] not in shown:
-                shown[months_of[account_id]] = statements
 
         with meter.counting():
             run = billing.run_billing(
@@ -652,7 +638,7 @@ def bench_billing(
             buckets, kinds = meter.buckets, meter.kinds
         if run.failures:
             raise RuntimeError(f"measured run failures: {run.failures[:3]}")
-        log(f"{backend}: a run with nothing due")
+        log(f"billing, {backend}: a run with nothing due")
         t0 = time.perf_counter()
         with meter.counting():
             idle = billing.run_billing(uow, as_of=as_of, now=as_of + timedelta(hours=2))
@@ -660,14 +646,14 @@ def bench_billing(
             idle_statements = meter.buckets["idle"]["statements"]
         idle_seconds = time.perf_counter() - t0
         if idle.accounts:
-            print(f"  ! {backend}: the idle run billed {idle.accounts} accounts")
+            log(f"! {backend}: the idle run billed {idle.accounts} accounts")
 
         groups = []
         for months in (1, 36):
             ids = [s.account_id for s in seeded if s.months == months]
             missing = [a for a in ids if a not in buckets]
             if missing:
-                print(f"  ! {backend}: {len(missing)} accounts of {months} month(s) not billed")
+                log(f"! {backend}: {len(missing)} accounts of {months} month(s) not billed")
             ids = [a for a in ids if a in buckets]
             groups.append(
                 GroupFigures(
@@ -695,196 +681,8 @@ def bench_billing(
             kinds=kinds,
             seeding_seconds=seeding,
             first_run_seconds=first_run,
-            shown=shown,
+            empty_statements=empty_statements,
         )
     finally:
         meter.close()
         engine.dispose()
-
-
-def _mean(values: list[int] | list[float]) -> float:
-    return statistics.fmean(values) if values else float("nan")
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
-
-
-def _span(values: list[int]) -> str:
-    if not values:
-        return "-"
-    lo, hi = min(values), max(values)
-    return f"{lo}" if lo == hi else f"{lo}–{hi}"
-
-
-def print_billing_table(results: list[BackendFigures], n_users: int, changes: int) -> None:
-    print()
-    print(
-        "A billing run that bills the last month, per account (real-clock accounts, "
-        "services.billing.run_billing with as_of and now explicit)"
-    )
-    print(
-        f"  each account: monthly contract, 4 pools (block, true_up, auto_purchase "
-        f"next_invoice, metered), {n_users} users, {changes} seat changes a month; "
-        "goal: per-account figures do not grow from 1 to 36 months"
-    )
-    head = (
-        f"  {'backend':<9} {'history':>8} {'accts':>5} {'statements':>10} {'min–max':>8} "
-        f"{'SELECTs':>8} {'writes':>7} {'ledger rows read':>17} {'rows of the month':>18} "
-        f"{'rows in history':>16} {'docs':>5} {'ms/acct':>8}"
-    )
-    print(head)
-    print("  " + "-" * (len(head) - 2))
-    for r in results:
-        for g in r.groups:
-            print(
-                f"  {r.backend:<9} {str(g.months) + ' mo':>8} {g.accounts:>5} "
-                f"{_mean(g.statements):>10.1f} {_span(g.statements):>8} "
-                f"{_mean(g.reads):>8.1f} {_mean(g.writes):>7.1f} "
-                f"{_mean(g.ledger_rows):>17.1f} {_mean(g.month_rows):>18.1f} "
-                f"{_mean(g.history_rows):>16.1f} {_mean(g.documents):>5.1f} "
-                f"{_mean(g.seconds) * 1000:>8.1f}"
-            )
-        one, many = r.groups
-        reads = _ratio(_mean(many.reads), _mean(one.reads))
-        statements = _ratio(_mean(many.statements), _mean(one.statements))
-        # NOTE: only the billed month's rows should be read: what was read beyond them
-        beyond = max(
-            (
-                read - month
-                for g in r.groups
-                for read, month in zip(g.ledger_rows, g.month_rows, strict=True)
-            ),
-            default=0,
-        )
-        selects = max((n for g in r.groups for n in g.ledger_selects), default=0)
-        verdict = "met" if reads <= 1.0 and beyond <= 0 else "NOT MET"
-        print(
-            f"  {r.backend:<9} 36 mo / 1 mo: SELECTs ×{reads:.2f}, statements ×{statements:.2f}; "
-            f"ledger rows read beyond the billed month: {beyond} (in at most {selects} "
-            f"ledger SELECT per account): {verdict}"
-        )
-    print(
-        "  (statements: every one sent while the account was billed, BEGIN included; "
-        "writes depend on what falls due — a first true-up, a new maximum — not on history)"
-    )
-    print()
-    print("A billing run with nothing due (statements in total, whatever the accounts)")
-    for r in results:
-        n = sum(g.accounts for g in r.groups)
-        # NOTE: on SQLite the run's read opens a transaction: BEGIN, then the query.
-        verdict = "met" if r.idle_statements <= 2 else "NOT MET"
-        print(
-            f"  {r.backend:<9} {r.idle_statements} statement(s) for {n} accounts, "
-            f"{r.idle_seconds * 1000:.1f} ms: goal ~1 in total, {verdict}"
-        )
-        for statement in r.idle_sql:
-            print(f"    {statement[:110]}")
-    print()
-    for r in results:
-        kinds = ", ".join(f"{n} {k}" for k, n in r.kinds.most_common())
-        print(
-            f"  {r.backend}: the measured run sent {kinds} ({r.run_overhead} outside the "
-            f"accounts); seeding {r.seeding_seconds:.1f}s, first run {r.first_run_seconds:.1f}s"
-        )
-        for months, statements in sorted(r.shown.items()):
-            print(f"\n  {r.backend}: the statements of one {months}-month account:")
-            for s in statements:
-                print(f"    {s}")
-
-
-# =========================================================================== main
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--quick", action="store_true", help="a fast run (under 30 s)")
-    p.add_argument(
-        "--seconds",
-        type=float,
-        default=None,
-        help="seconds each planner measurement repeats for (default 3; 1 with --quick)",
-    )
-    p.add_argument(
-        "--accounts",
-        type=int,
-        default=None,
-        help="accounts per history length in part 2 (default 20; 4 with --quick)",
-    )
-    p.add_argument("--users", type=int, default=15, help="users per account in part 2 (15)")
-    p.add_argument(
-        "--changes",
-        type=int,
-        default=None,
-        help="seat changes per account and month in part 2 (default 8; 3 with --quick)",
-    )
-    p.add_argument(
-        "--backends",
-        default="sqlite,postgres",
-        help="comma-separated: sqlite, postgres (default both)",
-    )
-    p.add_argument("--only", choices=("planner", "billing"), default=None, help="one part only")
-    p.add_argument("--profile", action="store_true", help="also cProfile one plan()")
-    p.add_argument(
-        "--show-sql", action="store_true", help="print the statements of one account per group"
-    )
-    p.add_argument(
-        "--postgres-url",
-        default=os.environ.get("SEATLEDGER_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
-        help="maintenance database to create the scratch database from",
-    )
-    args = p.parse_args(argv)
-    args.seconds = args.seconds or (1.0 if args.quick else 3.0)
-    args.accounts = args.accounts or (4 if args.quick else 20)
-    args.changes = args.changes if args.changes is not None else (3 if args.quick else 8)
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = set(args.backends) - {"sqlite", "postgres"}
-    if unknown:
-        p.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
-    return args
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    started = time.perf_counter()
-    print(
-        f"seatledger billing bench — load average {os.getloadavg()[0]:.2f} at start; "
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
-        + ("" if args.only == "planner" else f", backends {','.join(args.backends)}")
-    )
-    if args.only in (None, "planner"):
-        bench_planner(args.seconds, args.profile)
-    if args.only in (None, "billing"):
-        tmp = Path(tempfile.mkdtemp(prefix="seatledger-bench-billing-"))
-        results: list[BackendFigures] = []
-        try:
-            for name in args.backends:
-                cm = (
-                    sqlite_database(tmp)
-                    if name == "sqlite"
-                    else postgres_database(args.postgres_url)
-                )
-                try:
-                    with cm as url:
-                        results.append(
-                            bench_billing(
-                                name, url, args.accounts, args.users, args.changes, args.show_sql
-                            )
-                        )
-                except Exception as exc:  # noqa: BLE001 - report and go on with the next backend
-                    print(f"\n! {name}: benchmark failed: {exc!r}", flush=True)
-            if results:
-                print_billing_table(results, args.users, args.changes)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(
-        f"\n(total {time.perf_counter() - started:.0f}s; load average "
-        f"{os.getloadavg()[0]:.2f} at the end: other processes on this machine skew the "
-        "timings, not the counts)"
-    )
-
-
-if __name__ == "__main__":
-    main()
