@@ -345,10 +345,10 @@ def measure(run: Run, backend: Backend) -> list[Figure]:
         ),
         Figure(
             id=f"billing.idle.{backend.name}",
-            name=f"billing run, nothing due, {backend.name}",
+            name=f"billing run, nothing due, {accounts_billed} accts, {backend.name}",
             value=found.idle_statements,
             unit="statements",
-            baseline_name=f"the same over no account (here {accounts_billed})",
+            baseline_name="the same over no account",
             baseline_value=found.empty_statements,
             goal=Goal("<=", 1.0),
             details={"statements": found.idle_sql, "ms": round(found.idle_seconds * 1000, 1)},

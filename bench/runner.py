@@ -581,20 +581,31 @@ def print_table(run: Run, meta: dict[str, Any]) -> None:
         f"load average (1/5/15 min): {' '.join(map(str, meta['load_average_start']))} at the "
         f"start, {' '.join(map(str, meta['load_average_end']))} at the end"
     )
-    head = (
-        f"{'figure':<44} {'value':>15} {'baseline':<38} {'ratio':>7} {'goal':<14} "
-        f"{'':>7} {'load':>5}"
-    )
-    print(head)
-    print("-" * len(head))
-    for f in run.figures:
-        baseline = f"{f.baseline_name}: {fmt(f.baseline_value, f.unit)}"
-        met = {True: "met", False: "NOT MET", None: "-"}[f.met]
-        ratio = f"{f.ratio:.2f}" if f.ratio is not None else "-"
-        print(
-            f"{f.name:<44} {fmt(f.value, f.unit):>15} {baseline:<38} {ratio:>7} "
-            f"{str(f.goal):<14} {met:>7} {f.load_average[0]:>5.2f}"
+    rows = [
+        (
+            f.name,
+            fmt(f.value, f.unit),
+            f"{f.baseline_name}: {fmt(f.baseline_value, f.unit)}",
+            f"{f.ratio:.2f}" if f.ratio is not None else "-",
+            str(f.goal),
+            {True: "met", False: "NOT MET", None: "-"}[f.met],
+            f"{f.load_average[0]:.2f}",
         )
+        for f in run.figures
+    ]
+    titles = ("figure", "value", "baseline (same run)", "ratio", "goal", "", "load")
+    widths = [max(len(r[i]) for r in [titles, *rows]) for i in range(len(titles))]
+    right = (False, True, False, True, False, False, True)
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)
+        ).rstrip()
+
+    print(line(titles))
+    print("-" * len(line(titles)))
+    for row in rows:
+        print(line(row))
     for s in run.skipped:
         print(f"  skipped: {s.measurement} on {s.scope}: {s.reason}")
     for note in run.notes:

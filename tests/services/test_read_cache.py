@@ -201,6 +201,11 @@ def test_nothing_is_kept_without_a_running_watcher(engine):
     assert len(sent) == 1
     read_cache.committed(engine, {account_id})  # a stopped cache hears nothing, and minds not
 
+    idle.start()  # started again: it keeps again
+    seconds_until(lambda: idle.live, within=10)
+    kept(engine, lambda: check(engine, idle, account_id, user_id))
+    idle.stop()
+
 
 def test_an_operator_key_revoked_elsewhere_is_refused_within_the_bound(engine, cache, elsewhere):
     key = operator_keys.create_operator_key(UnitOfWork(engine), name="app", at=NOW)

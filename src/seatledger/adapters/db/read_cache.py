@@ -57,7 +57,7 @@ LIVE_SECONDS = 0.5  # entries are used only this long after the watcher last hea
 POLL_SECONDS = 0.2  # SQLite: data_version poll; PostgreSQL: the listener's round trip
 RECONNECT_SECONDS = 1.0  # between attempts after the watcher lost its connection
 MAX_ENTRIES = 100_000  # over this, everything is dropped (a bound, not an eviction policy)
-MAX_PAYLOAD_CHAINS = 500  # chains per head query (SQLite's bound parameters)
+HEADS_PER_QUERY = 500  # chains per audit_heads query (SQLite's bound parameters)
 INSTALLATION = INSTALLATION_CHAIN
 APPLICATION_NAME = "seatledger-read-cache"  # the listener's connection, in pg_stat_activity
 
@@ -90,8 +90,7 @@ class ReadCache:
         self._epoch = 0  # times everything was dropped
         self._lock = threading.Lock()
         self._live_until = 0.0  # time.monotonic() until which entries may be used
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stop: threading.Event | None = None  # the running watcher's
 
     # --- reading and keeping -----------------------------------------------------
     @property
@@ -157,34 +156,36 @@ class ReadCache:
 
     # --- the watcher -------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None:
+        if self._stop is not None:
             return
-        self._stop.clear()
+        self._stop = stop = threading.Event()
         with _caches_lock:
             _caches.setdefault(self.engine, weakref.WeakSet()).add(self)
-        self._thread = threading.Thread(
-            target=self._watch, name="seatledger-read-cache", daemon=True
-        )
-        self._thread.start()
+        threading.Thread(
+            target=self._watch, args=(stop,), name="seatledger-read-cache", daemon=True
+        ).start()
 
     def stop(self) -> None:
         """Stops using entries at once; the watcher thread ends within
         ``POLL_SECONDS`` (it is not waited for)."""
+        if self._stop is None:
+            return
         self._stop.set()
+        self._stop = None
         self._live_until = 0.0
         with _caches_lock:
             caches = _caches.get(self.engine)
             if caches is not None:
                 caches.discard(self)
         self.invalidate_all()
-        self._thread = None
 
-    def _confirm(self, heard_until: float) -> None:
-        """Every commit made before ``heard_until`` (a monotonic time) has been heard."""
-        self._live_until = heard_until + LIVE_SECONDS
+    def _confirm(self, stop: threading.Event, heard_until: float) -> None:
+        """Every commit made before ``heard_until`` (a monotonic time) has been
+        heard (by the running watcher: a stopped one's word counts for nothing)."""
+        if not stop.is_set():
+            self._live_until = heard_until + LIVE_SECONDS
 
-    def _watch(self) -> None:
-        stop = self._stop
+    def _watch(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
                 if self.engine.dialect.name == "postgresql":
@@ -192,8 +193,9 @@ class ReadCache:
                 else:
                     self._poll(stop)
             except Exception as exc:  # the database away: nothing is used until it is back
-                self._live_until = 0.0
-                log.warning("read cache watcher: %s; reading the database meanwhile", exc)
+                if not stop.is_set():
+                    self._live_until = 0.0
+                    log.warning("read cache watcher: %s; reading the database meanwhile", exc)
             stop.wait(RECONNECT_SECONDS)
 
     def _listen(self, stop: threading.Event) -> None:
@@ -213,7 +215,7 @@ class ReadCache:
                 conn.execute("SELECT 1")  # notifications of earlier commits arrive before it
                 for notice in conn.notifies(timeout=0):
                     self.invalidate((notice.payload,))
-                self._confirm(sent)
+                self._confirm(stop, sent)
                 for notice in conn.notifies(timeout=POLL_SECONDS):
                     self.invalidate((notice.payload,))
 
@@ -223,7 +225,7 @@ class ReadCache:
             # NOTE: a memory database has no other connection to hear; this
             # process's own commits still drop their chains (``committed``).
             while not stop.is_set():
-                self._confirm(time.monotonic())
+                self._confirm(stop, time.monotonic())
                 stop.wait(POLL_SECONDS)
             return
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5)
@@ -251,15 +253,15 @@ class ReadCache:
                         # Nothing committed elsewhere since the last poll, and those
                         # reads began after it: what they read is current.
                         seen.update((chain, heads.get(chain, 0)) for chain in fresh)
-                self._confirm(sent)
+                self._confirm(stop, sent)
                 stop.wait(POLL_SECONDS)
         finally:
             conn.close()
 
     def _heads(self, conn: sqlite3.Connection, chains: list[str]) -> dict[str, int]:
         heads: dict[str, int] = {}
-        for i in range(0, len(chains), MAX_PAYLOAD_CHAINS):
-            part = chains[i : i + MAX_PAYLOAD_CHAINS]
+        for i in range(0, len(chains), HEADS_PER_QUERY):
+            part = chains[i : i + HEADS_PER_QUERY]
             marks = ",".join("?" * len(part))
             rows = conn.execute(
                 f"SELECT chain, position FROM audit_heads WHERE chain IN ({marks})", part
