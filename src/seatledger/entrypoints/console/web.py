@@ -20,12 +20,15 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, Request
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from seatledger.adapters.db.repositories.idempotency import Answer, IdempotencyKeyTaken
 from seatledger.domain.audit import EVENT_TYPES
-from seatledger.domain.errors import DomainError, Forbidden, NotFound
+from seatledger.domain.errors import Conflict as DomainConflict
+from seatledger.domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Unavailable
 from seatledger.domain.money import format_amount
 from seatledger.entrypoints.api import roles
 from seatledger.entrypoints.api.auth import Principal
@@ -154,9 +157,15 @@ def signed_in(rule: Rule) -> Any:
     return Depends(check)
 
 
-def sign_in_url(principal_kind: str | None, reason: str | None, next_url: str | None) -> str:
+def sign_in_url(
+    principal_kind: str | None,
+    reason: str | None,
+    next_url: str | None,
+    account_id: str | None = None,
+) -> str:
     page = "/console/operator/sign-in" if principal_kind == "operator" else "/console/sign-in"
-    query = {k: v for k, v in (("why", reason), ("next", next_url)) if v}
+    pairs = (("account", account_id), ("why", reason), ("next", next_url))
+    query = {k: v for k, v in pairs if v}
     return f"{page}?{urlencode(query)}" if query else page
 
 
@@ -266,7 +275,8 @@ def install_errors(app: Any) -> None:
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
         kind = "operator" if request.url.path.startswith("/console/operator") else None
-        response = redirect(request, sign_in_url(kind, exc.reason, exc.next_url))
+        account_id = request.path_params.get("account_id")
+        response = redirect(request, sign_in_url(kind, exc.reason, exc.next_url, account_id))
         if exc.reason == "ended":
             clear_cookie(response, request, SESSION_COOKIE)
         return response
@@ -290,6 +300,22 @@ def install_errors(app: Any) -> None:
         if "retry_after" in exc.extra:
             response.headers["Retry-After"] = str(exc.extra["retry_after"])
         return response
+
+    # The database's refusals, as the API answers them (problems.py): a page, not a 500.
+    database_errors = (
+        (IntegrityError, DomainConflict("The request conflicts with the current state.")),
+        (DataError, InvalidInput("A value in the form cannot be stored.")),
+        (OperationalError, Unavailable("The database is unavailable; retry later.")),
+        (PoolTimeoutError, Unavailable("The server is busy; retry later.")),
+    )
+    for kind, answer in database_errors:
+
+        async def database_error(
+            request: Request, exc: Exception, answer: DomainError = answer
+        ) -> Response:
+            return await domain_error(request, answer)
+
+        app.add_exception_handler(kind, database_error)
 
     @app.exception_handler(AlreadyApplied)
     async def already_applied(request: Request, exc: AlreadyApplied) -> Response:
