@@ -231,6 +231,20 @@ def get_user(uow: UnitOfWork, *, account_id: str, user_id: str) -> UserResult:
         return _result(uow, _load_user(uow, account_id, user_id))
 
 
+SEARCH_MAX = 254  # the longest email
+
+
+def _check_search(search: str | None) -> str | None:
+    """A part of an email or a name: no control character, at most SEARCH_MAX."""
+    search = (search or "").strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in search) or len(search) > SEARCH_MAX:
+        raise InvalidInput(
+            f"search is at most {SEARCH_MAX} characters, without control characters",
+            field="search",
+        )
+    return search or None
+
+
 def list_users(
     uow: UnitOfWork,
     *,
@@ -242,6 +256,7 @@ def list_users(
     search: str | None = None,
 ) -> list[UserResult]:
     """``search``: only users whose email or name contains it (any case)."""
+    search = _check_search(search)
     with uow:
         uow.read_account(account_id)
         users = uow.users.list(
@@ -250,7 +265,7 @@ def list_users(
             include_deleted=include_deleted,
             limit=limit,
             after=after,
-            search=search.strip() if search else None,
+            search=search,
         )
         seats = uow.seats.held_by_users([u.id for u in users])
         return [UserResult(user=u, seats=seats[u.id]) for u in users]

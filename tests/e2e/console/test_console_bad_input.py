@@ -64,6 +64,14 @@ def test_wrong_fields_show_the_apis_message_next_to_them_and_keep_what_was_typed
     assert dialog.get_by_label("Email").input_value() == "zoe@example.com"
     assert len(api.users(account)) == before  # nothing saved
 
+    # The search box: too long a search, the service's message by it, the text kept.
+    page.goto(f"/console/{account}/users")
+    page.get_by_label("Search").fill("a" * 300)
+    page.get_by_role("button", name="Filter").click()
+    page.locator("#q[aria-invalid=true]").wait_for()
+    assert "search is at most 254 characters" in _field_error(page, "Search")
+    assert page.get_by_label("Search").input_value() == "a" * 300
+
     # The Billing tab's number: below the minimum, the API's refusal by the field.
     page.goto(f"/console/{account}/billing")
     page.get_by_role("button", name="EDIT the licenses of console").click()

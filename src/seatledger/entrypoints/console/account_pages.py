@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -132,15 +133,23 @@ async def _users_page(
     account = await read(request, accounts.get_account, account_id=account_id)
     pools = await read(request, access.list_pools, account_id=account_id)
     counts = await read(request, users.count_users, account_id=account_id)
-    page = await read(
+    listing = partial(
+        read,
         request,
         users.list_users,
         account_id=account_id,
         status=shown or None,
-        search=search,
         limit=PAGE_SIZE + 1,
         after=_after(query.get("after")),
     )
+    search_errors: dict[str, str] = {}
+    try:
+        page = await listing(search=search)
+    except InvalidInput as wrong:
+        if wrong.field != "search":
+            raise
+        search_errors = {"q": wrong.message}  # by the search box, the list unfiltered
+        page = await listing()
     workspaces = await read(request, accounts.list_workspaces, account_id=account_id)
     profiles = await read(request, accounts.list_profiles, account_id=account_id)
     typed = typed or UserForm(
@@ -163,6 +172,7 @@ async def _users_page(
         listed=listed,
         next_after=page[PAGE_SIZE - 1].user.id if more else None,
         search=search,
+        search_errors=search_errors,
         shown=shown,
         statuses=STATUSES,
         workspaces={w.id: w for w in workspaces},
