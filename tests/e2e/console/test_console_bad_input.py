@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.e2e.console.browser import Console
+from tests.e2e.console.browser import PASSWORD, Console
 
 ENDED = "Your session has ended: sign in again. Nothing was changed."
 STALE = "This page was opened in an earlier session: sign in again. Nothing was changed."
@@ -170,3 +170,32 @@ def test_a_stale_csrf_token_signs_in_again_and_a_form_sent_twice_is_applied_once
     assert "This form was already sent: it was applied once, nothing was done again." in (
         console.flash(tab)
     )
+
+
+def test_the_session_cookie_is_secure_over_https(console: Console) -> None:
+    """Behind a TLS proxy (X-Forwarded-Proto from an allowed address, as uvicorn
+    trusts 127.0.0.1 by default) every console cookie is Secure; over plain http
+    not, so that it is sent at all."""
+    api = console.api
+    account = api.account_with_pools(api.terms("console", 5))
+    owner = console.person(account, "owner")
+    for proto, secure in (("https", True), ("http", False)):
+        client = api.new_client(token="", follow_redirects=False)
+        client.headers["X-Forwarded-Proto"] = proto
+        page = client.get("/console/sign-in")
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+        assert csrf
+        form = {"csrf": csrf.group(1), "account_id": account, "email": owner.email}
+        # the client speaks plain http to the proxy's side: it sends the Secure cookie itself
+        nonce = page.headers["set-cookie"].split(";")[0]
+        answer = client.post(
+            "/console/sign-in", data={**form, "password": PASSWORD}, headers={"Cookie": nonce}
+        )
+        assert answer.status_code == 303
+        cookies = answer.headers.get_list("set-cookie") + page.headers.get_list("set-cookie")
+        assert any(c.startswith("seatledger_session=") for c in cookies)
+        for cookie in cookies:
+            attributes = [a.strip().lower() for a in cookie.split(";")]
+            assert "httponly" in attributes and "samesite=lax" in attributes, cookie
+            assert ("secure" in attributes) is secure, cookie
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
