@@ -509,34 +509,49 @@ def py_spy(run: Run, pid: int, title: str, seconds: float) -> Iterator[None]:
     run.profiles[title] = summarize_stacks(raw) + f"\n  (raw stacks: {raw})"
 
 
-def summarize_stacks(raw: Path, top: int = 18) -> str:
-    """The event loop's samples (stacks through uvicorn's server), by own and by
-    inclusive share; the loop idle in epoll shows as asyncio's run."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    total = 0
+THREADS = (
+    ("the event loop thread", "uvicorn/server.py"),
+    ("the worker threads (sync routes and thread hops)", "WorkerThread.run (anyio"),
+)
+IDLE = ("Condition.wait", "Event.wait", "Queue.get", "Runner.run (asyncio")
+
+
+def summarize_stacks(raw: Path, top: int = 16) -> str:
+    """Per kind of thread (the event loop; anyio's workers): its busy samples by
+    own time and the project's and frameworks' frames by inclusive time; idle
+    samples (epoll, waiting for work) counted apart."""
+    stacks = []
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if "uvicorn/server.py" not in stack:
+        if count.isdigit():
+            stacks.append((stack.split(";"), int(count)))
+    lines: list[str] = []
+    for title, marker in THREADS:
+        own: Counter[str] = Counter()
+        inclusive: Counter[str] = Counter()
+        busy = idle = 0
+        for frames, n in stacks:
+            if not any(marker in frame for frame in frames):
+                continue
+            if frames[-1].startswith(IDLE):
+                idle += n
+                continue
+            busy += n
+            own[frames[-1]] += n
+            for frame in set(frames):
+                inclusive[frame] += n
+        if not busy:
             continue
-        n = int(count)
-        frames = stack.split(";")
-        total += n
-        own[frames[-1]] += n
-        for frame in set(frames):
-            inclusive[frame] += n
-    if not total:
-        return "  no samples of the event loop"
-    lines = [f"  {total} samples of the event loop thread; by own time:"]
-    lines += [f"    {n / total:6.1%}  {frame[:110]}" for frame, n in own.most_common(top)]
-    lines.append("  by inclusive time (seatledger, starlette, fastapi, uvicorn frames):")
-    shown = [
-        (frame, n)
-        for frame, n in inclusive.most_common()
-        if any(k in frame for k in ("seatledger/", "starlette/", "fastapi/", "uvicorn/protocols"))
-    ]
-    lines += [f"    {n / total:6.1%}  {frame[:110]}" for frame, n in shown[:top]]
-    return "\n".join(lines)
+        lines.append(f"  {title}: {busy} busy samples ({idle} idle); by own time:")
+        lines += [f"    {n / busy:6.1%}  {frame[:110]}" for frame, n in own.most_common(top)]
+        lines.append("   by inclusive time (seatledger, starlette, fastapi, uvicorn frames):")
+        shown = [
+            (frame, n)
+            for frame, n in inclusive.most_common()
+            if any(k in frame for k in ("seatledger/", "starlette/", "fastapi/", "uvicorn/pro"))
+        ]
+        lines += [f"    {n / busy:6.1%}  {frame[:110]}" for frame, n in shown[:top]]
+    return "\n".join(lines) or "  no busy samples"
 
 
 def pyinstrument_profile(run: Run, title: str, work: Callable[[], None]) -> None:

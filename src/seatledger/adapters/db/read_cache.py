@@ -61,15 +61,16 @@ HEADS_PER_QUERY = 500  # chains per audit_heads query (SQLite's bound parameters
 INSTALLATION = INSTALLATION_CHAIN
 APPLICATION_NAME = "seatledger-read-cache"  # the listener's connection, in pg_stat_activity
 
-_caches: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[ReadCache]] = weakref.WeakKeyDictionary()
+# The started caches of each engine; a writer replaces its tuple (under the lock),
+# so ``committed`` reads it without one.
+_caches: weakref.WeakKeyDictionary[Engine, tuple[ReadCache, ...]] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
 def committed(engine: Engine, chains: Iterable[str]) -> None:
     """Called by the unit of work after each commit: ``chains`` (the accounts it
     locked, the audit chains it wrote) may have changed."""
-    with _caches_lock:
-        caches = list(_caches.get(engine, ()))
+    caches = _caches.get(engine)
     if caches:
         changed = frozenset(chains)
         for cache in caches:
@@ -160,7 +161,7 @@ class ReadCache:
             return
         self._stop = stop = threading.Event()
         with _caches_lock:
-            _caches.setdefault(self.engine, weakref.WeakSet()).add(self)
+            _caches[self.engine] = (*_caches.get(self.engine, ()), self)
         threading.Thread(
             target=self._watch, args=(stop,), name="seatledger-read-cache", daemon=True
         ).start()
@@ -174,9 +175,11 @@ class ReadCache:
         self._stop = None
         self._live_until = 0.0
         with _caches_lock:
-            caches = _caches.get(self.engine)
-            if caches is not None:
-                caches.discard(self)
+            others = tuple(c for c in _caches.get(self.engine, ()) if c is not self)
+            if others:
+                _caches[self.engine] = others
+            else:
+                _caches.pop(self.engine, None)
         self.invalidate_all()
 
     def _confirm(self, stop: threading.Event, heard_until: float) -> None:
