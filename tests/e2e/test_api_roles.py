@@ -35,6 +35,7 @@ WHO: dict[tuple[str, str], str] = {
     ("POST", "/v1/seat-requests/{request_id}/approve"): "operator of the object",
     ("POST", "/v1/seat-requests/{request_id}/reject"): "operator of the object",
     ("POST", "/v1/billing-runs"): "operator",
+    ("GET", "/v1/billing-runs/{run_id}"): "operator",
     ("POST", f"{A}/clock"): "operator",
     ("POST", "/v1/invoices/{invoice_id}/mark-paid"): "operator of the object",
     ("POST", "/v1/invoices/{invoice_id}/void"): "operator of the object",
@@ -231,6 +232,10 @@ class World:
         created = self.api.client.post(f"/v1/accounts/{self.a}/scim-tokens", json={})
         return str(self.api.ok(created, 201)["token" if token else "id"])
 
+    def billing_run(self) -> str:
+        """A billing run (one with nothing due), for the routes that read one."""
+        return str(self.api.ok(self.api.client.post("/v1/billing-runs", json={}))["id"])
+
     def spare_group(self) -> str:
         """A workspace of A, not the default one (a SCIM Group), for each call."""
         created = self.api.client.post(f"/v1/accounts/{self.a}/workspaces", json={"name": "G"})
@@ -257,6 +262,7 @@ class World:
             .replace("{key_id}", self.spare_operator_key() if "{key_id}" in path else "")
             .replace("{token_id}", self.spare_scim_token() if "{token_id}" in path else "")
             .replace("{group_id}", self.spare_group() if "{group_id}" in path else "")
+            .replace("{run_id}", self.billing_run() if "{run_id}" in path else "")
             .replace("{name}", "User")
             .replace("{schema_uri}", "urn:ietf:params:scim:schemas:core:2.0:User")
             .replace(

@@ -568,4 +568,5 @@ def test_example_5_seed_004_minimum_300_and_auto_purchase_10_00(api: Api) -> Non
         billing_interval="month",
     )
     run = api.ok(api.client.post("/v1/billing-runs", json={}))
-    assert run["numbers"] == ["INV-2026-000001"]
+    assert run["invoices_issued"] == 1
+    assert [d["number"] for d in invoices(api, live_id)] == ["INV-2026-000001"]

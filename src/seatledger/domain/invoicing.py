@@ -686,9 +686,10 @@ def due_date(issued_at: datetime, payment_terms_days: int) -> date:
     return issued_at.astimezone(UTC).date() + timedelta(days=payment_terms_days)
 
 
-def document_number(*, kind: str, year: int, sequence: int, test: bool) -> str:
-    """``INV-2026-000042``, ``CN-2026-000001``; test-clock accounts: ``TEST-INV-…``."""
-    return f"{sequence_name(kind=kind, year=year, test=test)}-{sequence:06d}"
+def document_number(sequence: str, serial: int) -> str:
+    """The ``serial``-th number of ``sequence`` (``sequence_name``):
+    ``INV-2026-000042``, ``CN-2026-000001``; test-clock accounts: ``TEST-INV-…``."""
+    return f"{sequence}-{serial:06d}"
 
 
 def sequence_name(*, kind: str, year: int, test: bool) -> str:

@@ -60,8 +60,9 @@ def serve(
     _log_to_stderr()
     console.print(f"seatledger on http://{host}:{port}  (docs: /docs, spec: /openapi.json)")
     if workers > 1:
-        # NOTE: one billing scheduler and one webhook worker for the whole server,
-        # in this process; the workers only serve requests.
+        # NOTE: one billing scheduler, one webhook worker and (PostgreSQL) one
+        # billing worker for the whole server, in this process; the workers only
+        # serve requests.
         from seatledger.entrypoints.scheduler import BillingScheduler
         from seatledger.entrypoints.webhook_worker import WebhookWorker
 
@@ -69,6 +70,12 @@ def serve(
         deliverer = WebhookWorker(engine=engine, clock=SystemClock())
         scheduler.start()
         deliverer.start()
+        biller = None
+        if engine.dialect.name == "postgresql":
+            from seatledger.entrypoints.billing_worker import BillingWorker
+
+            biller = BillingWorker(engine=engine, clock=SystemClock())
+            biller.start()
         try:
             uvicorn.run(
                 "seatledger.entrypoints.api.factory:app",
@@ -80,6 +87,8 @@ def serve(
         finally:
             scheduler.stop()
             deliverer.stop()
+            if biller is not None:
+                biller.stop()
             engine.dispose()
     else:
         from seatledger.entrypoints.api.factory import build_app
@@ -90,11 +99,16 @@ def serve(
 
 @app.command()
 def worker(
-    once: bool = typer.Option(False, "--once", help="Deliver what is due now, then exit."),
+    once: bool = typer.Option(
+        False, "--once", help="Bill the queued batches and deliver what is due now, then exit."
+    ),
 ) -> None:
-    """Run the background work alone (applies pending migrations first): deliver
-    webhooks, retries included, until stopped (Ctrl-C or SIGTERM end it after
-    the attempts in progress). Settings: SEATLEDGER_WEBHOOK_* (docs/webhooks.md)."""
+    """Run the background work alone (applies pending migrations first): on
+    PostgreSQL bill the batches of billing runs from the job queue (any number
+    of workers, on any number of machines, share a run), and deliver webhooks,
+    retries included, until stopped (Ctrl-C or SIGTERM end it after the batch
+    and the attempts in progress). Settings: SEATLEDGER_WEBHOOK_* (docs/webhooks.md),
+    SEATLEDGER_WORKER_HEARTBEAT and SEATLEDGER_WORKER_STALLED_AFTER (docs/scaling.md)."""
     import contextlib
     import signal
 
@@ -103,8 +117,16 @@ def worker(
     _, engine = _engine()
     _log_to_stderr()
     deliverer = WebhookWorker(engine=engine, clock=SystemClock())
+    biller = None
+    if engine.dialect.name == "postgresql":
+        from seatledger.entrypoints.billing_worker import BillingWorker
+
+        biller = BillingWorker(engine=engine, clock=SystemClock(), wait=not once)
     try:
         if once:
+            if biller is not None:
+                biller.run()
+                console.print(f"Billing: {biller.batches} batches billed.", highlight=False)
             rounds = [deliverer.run_once()]
             while rounds[-1].attempted == deliverer.settings.concurrency:  # a full round
                 rounds.append(deliverer.run_once())
@@ -116,11 +138,22 @@ def worker(
                 highlight=False,
             )
             return
-        signal.signal(signal.SIGTERM, lambda *_: deliverer.request_stop())
-        err_console.print("seatledger worker: delivering webhooks (Ctrl-C stops)", highlight=False)
+
+        def stop(*_: object) -> None:
+            deliverer.request_stop()
+            if biller is not None:
+                biller.request_stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        work = "billing batches and delivering webhooks" if biller else "delivering webhooks"
+        err_console.print(f"seatledger worker: {work} (Ctrl-C stops)", highlight=False)
+        if biller is not None:
+            biller.start()
         with contextlib.suppress(KeyboardInterrupt):
             deliverer.run()
     finally:
+        if biller is not None:
+            biller.stop()
         engine.dispose()
 
 
@@ -167,13 +200,14 @@ def bill(
 ) -> None:
     """Issue every invoice due up to --as-of, exactly once (real-clock accounts).
 
-    Safe to run again, or after an interruption: what was issued is never issued twice.
+    On PostgreSQL with workers running (`seatledger worker`, `seatledger serve`) the
+    run's batches go to them and this shows their progress; else (SQLite, or no
+    worker) this process bills them. Safe to run again, or after an interruption:
+    what was issued is never issued twice.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from seatledger.domain.errors import DomainError
-    from seatledger.services.billing import run_billing
-    from seatledger.services.unit_of_work import UnitOfWork
 
     now = SystemClock().now()
     moment = _parse_as_of(as_of) if as_of is not None else now
@@ -185,23 +219,44 @@ def bill(
             highlight=False,
         )
         raise typer.Exit(2)
+    from seatledger.entrypoints import billing_runs
+
     _, engine = _engine()
     try:
         with Progress(
             TextColumn("Billing accounts"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[where]}"),
             TimeElapsedColumn(),
             console=err_console,
         ) as progress:
-            task = progress.add_task("bill", total=None)
-            result = run_billing(
-                lambda: UnitOfWork(engine),
-                as_of=moment,
-                now=now,
-                on_start=lambda total: progress.update(task, total=total),
-                on_account=lambda _account_id, _issued: progress.advance(task),
-            )
+            task = progress.add_task("bill", total=None, where="")
+            started = billing_runs.start(engine, as_of=moment, now=now)
+            total = sum(len(b.account_ids) for b in started.here)
+            if started.queued:
+                # NOTE: the workers bill it: the bar follows the run's row.
+                progress.update(task, where="(workers)")
+                result = billing_runs.wait(
+                    engine,
+                    started.run.id,
+                    timeout=None,
+                    on_progress=lambda run: progress.update(
+                        task,
+                        total=run.batches_total,
+                        completed=run.batches_done,
+                        description="batches",
+                    ),
+                )
+            else:
+                progress.update(task, total=total)
+                billing_runs.bill_here(
+                    engine,
+                    started,
+                    at=now,
+                    on_account=lambda _account_id, _issued: progress.advance(task),
+                )
+                result = billing_runs.wait(engine, started.run.id, timeout=0)
     except DomainError as refusal:
         err_console.print(f"[red]Error:[/red] {refusal.message}", highlight=False)
         raise typer.Exit(2) from None
@@ -210,7 +265,8 @@ def bill(
     noun = "invoice" if result.invoices_issued == 1 else "invoices"
     console.print(
         f"Issued {result.invoices_issued} {noun} for {result.accounts} accounts "
-        f"(as of {result.as_of.isoformat()}).",
+        f"(as of {result.as_of.isoformat()}; run {result.id}, "
+        f"{result.batches_total} batches).",
         highlight=False,
     )
     for account_id, reason in result.failures:

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from seatledger.clock import Clock
-from seatledger.services.billing import RunResult, run_billing
+from seatledger.domain.billing_runs import BillingRun
+from seatledger.services.billing import run_billing
 from seatledger.services.idempotency import purge_idempotency_keys
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -64,7 +65,7 @@ class BillingScheduler:
         engine: Engine,
         clock: Clock,
         interval: float | None = None,
-        run: Callable[..., RunResult] = run_billing,
+        run: Callable[..., BillingRun] = run_billing,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -76,7 +77,7 @@ class BillingScheduler:
         self._thread: threading.Thread | None = None
         self.runs = 0  # completed runs
         self.errors = 0  # failed runs
-        self.last_result: RunResult | None = None
+        self.last_result: BillingRun | None = None
 
     @property
     def running(self) -> bool:
@@ -101,7 +102,7 @@ class BillingScheduler:
             if thread.is_alive():  # pragma: no cover - a very long run
                 log.warning("billing scheduler still busy after %s s; leaving it", timeout)
 
-    def run_once(self) -> RunResult | None:
+    def run_once(self) -> BillingRun | None:
         """One billing run as of now, then the idempotency keys' purge; errors
         are logged, never raised."""
         result = self._bill_once()
@@ -114,7 +115,7 @@ class BillingScheduler:
                 log.info("purged %s idempotency keys older than 24 hours", purged)
         return result
 
-    def _bill_once(self) -> RunResult | None:
+    def _bill_once(self) -> BillingRun | None:
 
         def between_accounts(_account_id: str, _issued: int) -> None:
             if self._stop.is_set():

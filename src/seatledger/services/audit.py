@@ -150,7 +150,7 @@ def events_after(
 
     NOTE: the head first, then the entries up to it, never "position > after"
     alone. A writer takes its positions by moving the head under the head's row
-    lock (AuditLog.advance_head), in the change's transaction, and the next
+    lock (AuditLog.advance_heads), in the change's transaction, and the next
     writer of the chain waits for that lock: so by the time a head of ``h`` is
     visible, the transactions that wrote entries 1..h have all committed, and
     any later statement sees every one of them. A stream that sends entries up

@@ -1,21 +1,38 @@
 """Use cases: billing runs, test clocks, the upcoming invoice.
 
 Each loads an account's billing inputs once, calls the planner
-(``domain.planner.plan``) and, except the preview, writes what it returns in ONE
-transaction per account: every document and marker is keyed, so that the database
-refuses a second copy, and a run killed at any point and run again equals one
-uninterrupted run (PRODUCT.md §5).
+(``domain.planner.plan``) and, except the preview, writes what it returns: a
+clock move in one transaction, a billing run in batches of accounts, each batch
+one transaction with a savepoint per account. Every document and marker is
+keyed, so that the database refuses a second copy, and a run killed at any
+point and run again equals one uninterrupted run (PRODUCT.md §5).
+
+A run's batches are billed in this process (``run_billing``: SQLite, or
+PostgreSQL with no worker) or, on PostgreSQL, by any number of workers taking
+them as jobs from the queue (``start_run(queue=True)``, entrypoints/billing_worker.py).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from seatledger.adapters.db.engine import connection_lost
 from seatledger.domain.accounts import Account
-from seatledger.domain.errors import DomainError, InvalidInput
+from seatledger.domain.billing_runs import (
+    BATCH_SIZE,
+    DONE,
+    RUNNING,
+    Batch,
+    BillingRun,
+    Failure,
+    batches,
+)
+from seatledger.domain.errors import DomainError, InvalidInput, NotFound
+from seatledger.domain.ids import new_id
 from seatledger.domain.invoicing import DraftInvoice, IssuedInvoice
 from seatledger.domain.planner import (
     SYSTEM_ACTOR,
@@ -41,18 +58,6 @@ log = logging.getLogger("seatledger.billing")
 # lock): unbounded, a move to the year 9999 would hold the account for hours.
 MAX_CLOCK_MOVE_YEARS = 10
 MAX_CLOCK_MOVE = timedelta(days=366 * MAX_CLOCK_MOVE_YEARS)
-
-
-@dataclass
-class RunResult:
-    as_of: datetime
-    accounts: int = 0
-    invoices_issued: int = 0
-    numbers: list[str] = field(default_factory=list)
-    # accounts not billed, whatever failed (a rule refused a contract version, the
-    # database refused a value, a bug): (account id, reason in a sentence). Nothing
-    # of theirs was kept; every other account was billed.
-    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 def plan_inputs(uow: UnitOfWork, account: Account) -> PlanInputs:
@@ -161,6 +166,154 @@ def _as_utc(moment: datetime, field_name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def start_run(
+    uow: UnitOfWork,
+    *,
+    as_of: datetime,
+    now: datetime,
+    queue: bool,
+    batch_size: int = BATCH_SIZE,
+) -> tuple[BillingRun, list[Batch]]:
+    """A billing run of every account on the real clock with something due at or
+    before ``as_of`` (found in one indexed query), split into batches of
+    ``batch_size``; ``as_of`` later than ``now`` is refused. ``queue``: each
+    batch is also a job on the PostgreSQL job queue, committed with the run, for
+    any worker to take (``bill_batch``). A run with nothing due is done at once.
+    Its changes are logged as the unit of work's actor, with its request id."""
+    as_of = _as_utc(as_of, "as_of")
+    now = _as_utc(now, "now")
+    if as_of > now:
+        raise InvalidInput(f"as_of {as_of.isoformat()} is in the future", field="as_of")
+    with uow:
+        due = uow.billing_states.due_accounts(as_of)
+        total = -(-len(due) // batch_size)
+        run = BillingRun(
+            id=new_id("brun"),
+            as_of=as_of,
+            status=RUNNING if total else DONE,
+            batches_total=total,
+            requested_by=uow.actor,
+            request_id=uow.request_id,
+            started_at=now,
+            finished_at=None if total else now,
+        )
+        work = batches(run, due, batch_size)
+        uow.billing_runs.add(run)
+        if queue:
+            uow.billing_jobs.enqueue(work)
+        uow.commit()
+    return run, work
+
+
+def queue_available(uow: UnitOfWork, *, heartbeat_within: float) -> bool:
+    """Whether a run can go to the job queue: on PostgreSQL, with at least one
+    worker alive (a heartbeat within ``heartbeat_within`` seconds). Else the
+    process that starts a run bills it itself: a run never waits for a worker
+    that is not there."""
+    if uow.engine.dialect.name != "postgresql":
+        return False
+    with uow:
+        return uow.billing_jobs.live_workers(heartbeat_within=heartbeat_within) > 0
+
+
+def get_run(uow: UnitOfWork, *, run_id: str) -> BillingRun:
+    with uow:
+        run = uow.billing_runs.get(run_id)
+    if run is None:
+        raise NotFound(f"billing run {run_id} not found", field="run_id")
+    return run
+
+
+# A batch whose connection to the database is lost is tried again from its start
+# (its transaction was rolled back whole), at most this many times in all.
+BATCH_ATTEMPTS = 5
+
+
+def bill_batch(
+    uow_factory: Callable[[], UnitOfWork],
+    batch: Batch,
+    *,
+    at: datetime,
+    on_account: Callable[[str, int], None] | None = None,
+    pause: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Bills one batch of a run in ONE transaction, each account in a savepoint of
+    its own, and adds the batch's figures to its run in the same transaction;
+    returns False when the batch was done already (nothing is done twice).
+
+    The accounts are locked together, in id order; an account that is gone,
+    unknown, or no longer due (another run billed it) is passed over. An
+    account's failure, whatever it is, is rolled back alone (its savepoint),
+    logged with its traceback and reported in the run's failures; the others
+    are billed. The batch's documents are numbered once, at its end. A lost
+    connection ends the whole attempt (nothing of it is kept) and the batch is
+    tried again, up to BATCH_ATTEMPTS times. ``at``: the moment the batch is
+    billed (its row's time); ``on_account(id, invoices)`` after each account.
+    ``uow_factory``'s units of work act as the run's actor (``batch.actor``)."""
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            return _bill_batch(uow_factory(), batch, at=at, on_account=on_account)
+        except Exception as failure:
+            if not connection_lost(failure) or attempt == BATCH_ATTEMPTS:
+                raise
+            log.warning(
+                "billing run %s batch %s: the database connection was lost (%s); "
+                "trying the batch again (attempt %s of %s)",
+                batch.run_id,
+                batch.batch,
+                _failure_reason(failure),
+                attempt + 1,
+                BATCH_ATTEMPTS,
+            )
+            pause(min(0.2 * 2**attempt, 5.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _bill_batch(
+    uow: UnitOfWork,
+    batch: Batch,
+    *,
+    at: datetime,
+    on_account: Callable[[str, int], None] | None,
+) -> bool:
+    with uow:
+        if not uow.billing_runs.claim_batch(batch, at=at):
+            return False
+        accounts = uow.lock_real_clock_accounts(list(batch.account_ids))
+        due = uow.billing_states.due_of([a.id for a in accounts], batch.as_of)
+        issued = 0
+        failures: list[Failure] = []
+        for account in accounts:
+            if account.id not in due:
+                continue
+            count = 0
+            # NOTE: one account's failure is its own: whatever it is, its savepoint
+            # is rolled back and the batch goes on with the next account. A lost
+            # connection is no account's failure: the whole batch is tried again.
+            try:
+                with uow.savepoint():
+                    count = len(process_due(uow, account, batch.as_of))
+            except Exception as failure:
+                if connection_lost(failure):
+                    raise
+                log.exception(
+                    "billing run as of %s: account %s not billed", batch.as_of, account.id
+                )
+                failures.append(Failure(account.id, _failure_reason(failure)))
+            issued += count
+            if on_account:
+                on_account(account.id, count)
+        uow.billing_runs.batch_done(
+            batch.run_id,
+            accounts=len(due),
+            invoices_issued=issued,
+            failures=failures,
+            at=at,
+        )
+        uow.commit()
+    return True
+
+
 def run_billing(
     uow_factory: Callable[[], UnitOfWork],
     *,
@@ -168,46 +321,30 @@ def run_billing(
     now: datetime,
     on_start: Callable[[int], None] | None = None,
     on_account: Callable[[str, int], None] | None = None,
-) -> RunResult:
-    """Issues every invoice due up to ``as_of`` for accounts on the real clock,
-    one transaction per account. ``as_of`` later than now is refused.
-
-    The accounts with something due are found in one indexed query (an account
-    with nothing due costs nothing). ``on_start(total)`` is called once with their
-    number, then ``on_account(account_id, invoices_issued)`` once per account (a
-    progress bar ticks on it). An account whose billing fails, however it fails,
-    is rolled back, logged with its traceback and reported in ``failures``; the
-    others are billed.
-    """
-    as_of = _as_utc(as_of, "as_of")
-    now = _as_utc(now, "now")
-    if as_of > now:
-        raise InvalidInput(f"as_of {as_of.isoformat()} is in the future", field="as_of")
-    result = RunResult(as_of=as_of)
-    with uow_factory() as uow:
-        ids = uow.billing_states.due_accounts(as_of)
+    batch_size: int = BATCH_SIZE,
+) -> BillingRun:
+    """A billing run in this process, batch after batch (SQLite; PostgreSQL when
+    no worker takes jobs): the same batches, transactions and results as a run
+    the workers share. ``on_start(accounts)`` once, then ``on_account`` after
+    each account (a progress bar ticks on it)."""
+    run, work = start_run(uow_factory(), as_of=as_of, now=now, queue=False, batch_size=batch_size)
     if on_start:
-        on_start(len(ids))
-    for account_id in ids:
-        issued: list[IssuedInvoice] = []
-        # NOTE: one account's failure is its own: whatever it is, its transaction
-        # is rolled back and the run goes on with the next account, so no account
-        # ever keeps the ones after it from being billed.
-        try:
-            with uow_factory() as uow:
-                account = uow.lock_account(account_id)
-                issued = process_due(uow, account, as_of)
-                uow.commit()
-        except Exception as failure:
-            log.exception("billing run as of %s: account %s not billed", as_of, account_id)
-            result.failures.append((account_id, _failure_reason(failure)))
-            issued = []
-        result.accounts += 1
-        result.invoices_issued += len(issued)
-        result.numbers += [i.number for i in issued]
-        if on_account:
-            on_account(account_id, len(issued))
-    return result
+        on_start(sum(len(b.account_ids) for b in work))
+    bill_batches(uow_factory, work, at=now, on_account=on_account)
+    return get_run(uow_factory(), run_id=run.id)
+
+
+def bill_batches(
+    uow_factory: Callable[[], UnitOfWork],
+    work: list[Batch],
+    *,
+    at: datetime,
+    on_account: Callable[[str, int], None] | None = None,
+) -> None:
+    """The batches of a run, one after another, in this process (as the actor of
+    ``uow_factory``'s units of work, the one that started the run)."""
+    for batch in work:
+        bill_batch(uow_factory, batch, at=at, on_account=on_account)
 
 
 def _failure_reason(failure: Exception) -> str:
@@ -253,7 +390,7 @@ def advance_clock(uow: UnitOfWork, *, account_id: str, to: datetime) -> list[Iss
             after=replace(before, clock_now=to),
         )
         uow.commit()
-    return issued
+    return [uow.document(d.id) for d in issued]
 
 
 def upcoming(uow: UnitOfWork, *, account_id: str, at: datetime) -> DraftInvoice | None:

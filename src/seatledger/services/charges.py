@@ -11,7 +11,6 @@ from seatledger.domain.invoicing import (
     IssuedInvoice,
     charge_invoice,
     charge_phrase,
-    document_number,
     due_date,
     proration_line,
     sequence_name,
@@ -30,22 +29,21 @@ def issue(
     credited_invoice: IssuedInvoice | None = None,
     reason: str | None = None,
 ) -> IssuedInvoice:
-    """Numbers and stores a document. UNIQUE(account_id, key) refuses a second
-    issue of the same document, whatever the code around it does.
+    """Stores a document, numbered when the transaction commits (the returned
+    draft's number is its id; ``uow.document(id)`` is the numbered one after the
+    commit). UNIQUE(account_id, key) refuses a second issue of the same document,
+    whatever the code around it does.
 
     §5 Documents: it keeps the seller (the settings as they are now) and the buyer
     (the account's billing details), the payment method and terms, the locale and
     ``tax_rate``, the rate its tax was computed at (no tax: 0), as they are when it
     is issued; its due date is the issue date + the payment terms. Logged as
     ``invoice.issued`` or ``credit_note.issued`` at its issue instant."""
-    year = draft.issued_at.year
-    seq = uow.invoices.next_sequence(
-        sequence_name(kind=draft.type, year=year, test=account.test_clock)
-    )
+    document_id = new_id("inv" if draft.type == "invoice" else "cn")
     invoice = IssuedInvoice(
-        id=new_id("inv" if draft.type == "invoice" else "cn"),
+        id=document_id,
         account_id=account.id,
-        number=document_number(kind=draft.type, year=year, sequence=seq, test=account.test_clock),
+        number=document_id,  # a draft's: numbered by the commit (UnitOfWork.add_document)
         key=draft.key,
         type=draft.type,
         kind=draft.kind,
@@ -69,13 +67,9 @@ def issue(
         locale=account.locale,
         tax_rate=tax_rate if tax_rate is not None else Decimal(0),
     )
-    uow.invoices.add(invoice)
-    uow.record(
-        f"{invoice.type}.issued",
-        subject=f"{invoice.type}:{invoice.id}",
-        account_id=account.id,
-        at=invoice.issued_at,
-        after=invoice,
+    uow.add_document(
+        invoice,
+        sequence=sequence_name(kind=draft.type, year=draft.issued_at.year, test=account.test_clock),
     )
     return invoice
 

@@ -60,4 +60,4 @@ def create_credit_note(
         rate = invoice.tax_rate if invoice.tax_rate is not None else account.tax_rate
         note = issue(uow, account, draft, tax_rate=rate, credited_invoice=invoice, reason=reason)
         uow.commit()
-    return note
+    return uow.document(note.id)

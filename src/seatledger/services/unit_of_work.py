@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -20,6 +22,7 @@ from seatledger.domain import audit
 from seatledger.domain.accounts import Account
 from seatledger.domain.errors import NotFound
 from seatledger.domain.ids import new_id
+from seatledger.domain.invoicing import IssuedInvoice, document_number
 from seatledger.domain.parties import Party
 
 _T = TypeVar("_T")
@@ -30,6 +33,16 @@ _OWNED = {
     "setup_token": (tables.users, "setup_token_hash", "token"),
     "user_token": (tables.user_tokens, "token_hash", "token"),
 }
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A document issued in this transaction, to number at its end: ``change`` is
+    the index of its ``<type>.issued`` change, rewritten with the number."""
+
+    change: int
+    document: IssuedInvoice
+    sequence: str
 
 
 class UnitOfWork:
@@ -95,12 +108,16 @@ class UnitOfWork:
         self.accounts_locked: dict[str, Account] = {}
         self.markers = repo.BillingMarkers(c)
         self.billing_states = repo.BillingStates(c)
+        self.billing_runs = repo.BillingRuns(c)
+        self.billing_jobs = repo.BillingJobs(c)
         self.settings = repo.Settings(c)
         self.idempotency_keys = IdempotencyKeys(c)
         self.audit_log = repo.AuditLog(c)
         self.webhook_endpoints = repo.WebhookEndpoints(c)
         self.webhook_outbox = repo.WebhookOutbox(c)
         self._changes: list[audit.Change] = []
+        self._drafts: list[_Draft] = []  # documents issued, numbered at commit
+        self._documents: dict[str, IssuedInvoice] = {}  # by id, as they are now
         self._seller: tuple[Party | None] | None = None  # (seller,) once read, None too
         return self
 
@@ -152,31 +169,105 @@ class UnitOfWork:
         )
 
     def _write_audit(self) -> None:
-        """Each chain's recorded changes as entries after its head: one head
-        update, one insert, one head hash update per chain; then the outbox.
-        A chain's head is taken after its account's lock (use cases lock the
-        account first), so writers never wait on each other in two orders."""
+        """Every chain's recorded changes as entries after its head, whatever the
+        number of chains (a billing batch writes hundreds): one head update, one
+        insert, one head hash update; then the outbox; on PostgreSQL one
+        notification per chain, in one statement. A chain's head is taken after
+        its account's lock (use cases lock the account first), so writers never
+        wait on each other in two orders."""
         changes, self._changes = self._changes, []
         by_chain: dict[str, list[audit.Change]] = {}
         for change in changes:
             by_chain.setdefault(change.chain, []).append(change)
+        heads = self.audit_log.advance_heads({c: len(cs) for c, cs in by_chain.items()})
         written: list[audit.AuditEntry] = []
+        new_heads: dict[str, audit.Head] = {}
         for chain_name, chain_changes in by_chain.items():
-            head = self.audit_log.advance_head(chain_name, len(chain_changes))
-            entries, new_head = audit.chain(
+            entries, new_heads[chain_name] = audit.chain(
                 chain_changes,
-                head=head,
+                head=heads[chain_name],
                 ids=(new_id("evt") for _ in chain_changes),
                 actor=self.actor,
                 request_id=self.request_id,
             )
-            self.audit_log.append(entries, new_head)
             written.extend(entries)
+        self.audit_log.append(written, new_heads)
         self.webhook_outbox.enqueue(written, at=changes[-1].at)
         if self.conn.dialect.name == "postgresql":
             # NOTE: delivered at commit, to every listener (entrypoints/api/events.py).
-            for chain_name in by_chain:
-                self.conn.exec_driver_sql("SELECT pg_notify('audit_events', %s)", (chain_name,))
+            self.conn.exec_driver_sql(
+                "SELECT pg_notify('audit_events', chain) FROM unnest(%s::text[]) AS chain",
+                (list(by_chain),),
+            )
+
+    def add_document(self, document: IssuedInvoice, *, sequence: str) -> None:
+        """Stores a document as a draft (its number is its id) and logs it as
+        issued; ``commit`` numbers every draft of the transaction at once, in
+        ``sequence`` (domain.invoicing.sequence_name), before the log is written,
+        so its entry carries its number. The number sequences are locked only for
+        that moment."""
+        assert document.number == document.id, "a document is stored as a draft"
+        self.invoices.add(document)
+        self.record(
+            f"{document.type}.issued",
+            subject=f"{document.type}:{document.id}",
+            account_id=document.account_id,
+            at=document.issued_at,
+            after=document,
+        )
+        self._drafts.append(_Draft(len(self._changes) - 1, document, sequence))
+        self._documents[document.id] = document
+
+    def document(self, document_id: str) -> IssuedInvoice:
+        """A document this transaction issued, as it is now: numbered once committed."""
+        return self._documents[document_id]
+
+    def _number_drafts(self) -> None:
+        """The drafts' numbers, in the order they were issued: each sequence's last
+        number read under its lock, the documents numbered, then the sequences
+        moved forward in one statement (the database checks every number taken is
+        on a document). Credit notes of an invoice issued in the same transaction
+        take its number too."""
+        drafts, self._drafts = self._drafts, []
+        lasts = self.invoices.lock_sequences(sorted({d.sequence for d in drafts}))
+        numbers: dict[str, str] = {}
+        for draft in drafts:
+            lasts[draft.sequence] += 1
+            numbers[draft.document.id] = document_number(draft.sequence, lasts[draft.sequence])
+        self.invoices.set_numbers(numbers)
+        self.invoices.advance_sequences(lasts)
+        for draft in drafts:
+            doc = draft.document
+            numbered = replace(
+                doc,
+                number=numbers[doc.id],
+                credited_invoice_number=numbers.get(
+                    doc.credited_invoice_id or "", doc.credited_invoice_number
+                ),
+            )
+            self._documents[doc.id] = numbered
+            self._changes[draft.change] = replace(
+                self._changes[draft.change], after=audit.plain(numbered)
+            )
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that fails alone: on an exception, what it
+        wrote (SAVEPOINT ... ROLLBACK TO), recorded and issued is undone, and the
+        exception goes on; the transaction carries on without it."""
+        changes, drafts = len(self._changes), len(self._drafts)
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            for draft in self._drafts[drafts:]:
+                self._documents.pop(draft.document.id, None)
+            del self._changes[changes:]
+            del self._drafts[drafts:]
+            raise
+        nested.commit()
 
     def commit(self) -> None:
         """Writes the recorded changes to the audit log, then commits. With an
@@ -188,6 +279,8 @@ class UnitOfWork:
             return
         # What this commit may change: the accounts it locked, the chains it writes.
         changed = {change.chain for change in self._changes} | self.accounts_locked.keys()
+        if self._drafts:
+            self._number_drafts()
         if self._changes:
             self._write_audit()
         claim = self.idempotency
@@ -209,6 +302,14 @@ class UnitOfWork:
             raise NotFound(f"account {account_id} not found", field="account_id")
         self.accounts_locked[account_id] = account
         return account
+
+    def lock_real_clock_accounts(self, account_ids: list[str]) -> list[Account]:
+        """The locks of several accounts at once, those that exist and are on the
+        real clock, in id order (a billing batch): first thing, like ``lock_account``."""
+        accounts = self.accounts.lock_real_clock(account_ids)
+        for account in accounts:
+            self.accounts_locked[account.id] = account
+        return accounts
 
     def own_new_account(self, account: Account) -> None:
         """An account this transaction just inserted is its alone, as if locked."""

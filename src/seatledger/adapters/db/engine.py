@@ -69,6 +69,22 @@ def make_engine(
     )
 
 
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` is the loss of the database connection (the server
+    restarted, the network dropped, the backend was terminated): the work of the
+    transaction is gone whole and may be tried again on a new connection."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        state = getattr(error.orig, "sqlstate", None) or ""
+        # 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown,
+        # cannot connect now (PostgreSQL)
+        return state.startswith("08") or state in {"57P01", "57P02", "57P03"}
+    return False
+
+
 def engine_for(settings: Settings) -> Engine:
     """The engine ``settings`` describe (``SEATLEDGER_DATABASE_URL`` and
     ``SEATLEDGER_DB_POOL_SIZE`` / ``_MAX_OVERFLOW`` / ``_POOL_TIMEOUT``)."""

@@ -538,3 +538,43 @@ scim_tokens = Table(
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
 )
+
+billing_runs = Table(
+    "billing_runs",
+    metadata,
+    # NOTE: one billing run (PRODUCT.md §5): the accounts due at `as_of`, split into
+    # `batches_total` batches, each billed in one transaction that also adds its
+    # figures here and its row to billing_run_batches, so what a run says it did is
+    # exactly what is committed, however often a batch is retried.
+    Column("id", Id, primary_key=True),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("status", String(10), nullable=False),  # running | done
+    Column("batches_total", Integer, nullable=False),
+    Column("batches_done", Integer, nullable=False, server_default="0"),
+    Column("accounts", Integer, nullable=False, server_default="0"),
+    Column("invoices_issued", Integer, nullable=False, server_default="0"),
+    # JSON [{"account_id", "detail"}]: accounts not billed, with the reason
+    Column("failures", Text, nullable=False, server_default="[]"),
+    # who started it and the request's id: every change the run makes is logged as theirs
+    Column("requested_by", String(100), nullable=False),
+    Column("request_id", String(100), nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    CheckConstraint("status IN ('running', 'done')", name="status"),
+    CheckConstraint("batches_done BETWEEN 0 AND batches_total", name="batches"),
+    CheckConstraint(
+        "(status = 'done') = (batches_done = batches_total AND finished_at IS NOT NULL)",
+        name="done",
+    ),
+    Index("ix_billing_runs_started_at", "started_at"),
+)
+
+billing_run_batches = Table(
+    "billing_run_batches",
+    metadata,
+    # NOTE: a batch of a run, written in the transaction that bills it: its primary
+    # key lets a batch count once, when a job runs twice (a worker lost mid-batch).
+    Column("run_id", Id, ForeignKey("billing_runs.id"), primary_key=True),
+    Column("batch", Integer, primary_key=True),
+    Column("done_at", UTCDateTime, nullable=False),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
@@ -55,6 +56,7 @@ def create_app(
     rate_limits: RateLimits | None = None,
     webhook_worker: bool = False,
     webhook_settings: WebhookSettings | None = None,
+    billing_worker: bool = False,
 ) -> FastAPI:
     """``scheduler=True`` (``seatledger serve``) runs billing on a daemon thread
     while the app is up: at start, then every ``billing_interval`` seconds
@@ -62,7 +64,9 @@ def create_app(
     ``rate_limits``: requests per token kind (default: ``RateLimits()``).
     ``webhook_worker=True`` (``seatledger serve``) delivers webhooks on a daemon
     thread while the app is up (entrypoints/webhook_worker.py); tests leave it
-    off. ``webhook_settings``: default SEATLEDGER_WEBHOOK_* (config.py)."""
+    off. ``webhook_settings``: default SEATLEDGER_WEBHOOK_* (config.py).
+    ``billing_worker=True`` (``seatledger serve``, PostgreSQL): bills the batches
+    of billing runs from the job queue beside the API (entrypoints/billing_worker.py)."""
     clock = clock or SystemClock()
     webhook_settings = webhook_settings or load_webhook_settings()
 
@@ -71,7 +75,7 @@ def create_app(
         from seatledger.entrypoints.scheduler import BillingScheduler
         from seatledger.entrypoints.webhook_worker import WebhookWorker
 
-        jobs: list[BillingScheduler | WebhookWorker] = []
+        jobs: list[Any] = []  # started with the app, stopped with it
         if scheduler:
             app.state.scheduler = BillingScheduler(
                 engine=engine, clock=clock, interval=billing_interval
@@ -82,6 +86,11 @@ def create_app(
                 engine=engine, clock=clock, settings=webhook_settings
             )
             jobs.append(app.state.webhook_worker)
+        if billing_worker and engine.dialect.name == "postgresql":
+            from seatledger.entrypoints.billing_worker import BillingWorker
+
+            app.state.billing_worker = BillingWorker(engine=engine, clock=clock)
+            jobs.append(app.state.billing_worker)
         app.state.read_cache.start()
         for job in jobs:
             job.start()
@@ -105,6 +114,7 @@ def create_app(
     )
     app.state.scheduler = None
     app.state.webhook_worker = None
+    app.state.billing_worker = None
     app.state.webhook_addresses = WebhookAddresses(webhook_settings.allow_private)
     app.state.engine = engine
     app.state.clock = clock

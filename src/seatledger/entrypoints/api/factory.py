@@ -11,15 +11,16 @@ from seatledger.entrypoints.api.limits import RateLimits
 
 
 def build_app(settings: Settings | None = None, *, scheduler: bool = False) -> FastAPI:
-    """``scheduler=True``: this app runs the hourly billing scheduler and the
-    webhook worker (``serve`` with one worker; with several, ``serve`` runs them
-    itself)."""
+    """``scheduler=True``: this app runs the hourly billing scheduler, the
+    webhook worker and (PostgreSQL) a billing worker (``serve`` with one worker;
+    with several, ``serve`` runs them itself)."""
     settings = settings or load_settings()
     return create_app(
         engine=engine_for(settings),
         operator_key=settings.operator_key,
         scheduler=scheduler,
         webhook_worker=scheduler,
+        billing_worker=scheduler,
         rate_limits=RateLimits.from_environment(),
     )
 

@@ -101,6 +101,7 @@ RULES: dict[tuple[str, str], Rule] = {
         "the vendor decides on requests", owned_by="request_id"
     ),
     ("POST", "/v1/billing-runs"): _operator("bills every account"),
+    ("GET", "/v1/billing-runs/{run_id}"): _operator("a run is over every account"),
     ("POST", f"{A}/clock"): _operator("test clocks move billing time"),
     ("POST", "/v1/invoices/{invoice_id}/mark-paid"): _operator(
         "payment status is the vendor's", owned_by="invoice_id"

@@ -25,6 +25,7 @@ from pydantic import (
 
 from seatledger.domain.accounts import Account, Profile, Workspace
 from seatledger.domain.audit import AuditEntry
+from seatledger.domain.billing_runs import BillingRun
 from seatledger.domain.contracts import (
     MAX_CAPACITY,
     MAX_POOLS,
@@ -715,12 +716,22 @@ def _plain_date_at_midnight_utc(value: object) -> object:
     return value
 
 
+MAX_BILLING_RUN_WAIT = 300
+
+
 class BillingRunIn(In):
     as_of: Annotated[
         AwareInstant | None,
         BeforeValidator(_plain_date_at_midnight_utc),
         Field(description="an instant with its offset, or a date (00:00 UTC of it)"),
     ] = None
+    wait: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_BILLING_RUN_WAIT,
+        description="seconds to wait for the run to be done (default 30, or the query's "
+        "`wait`); past them the answer is 202 with the run as it stands",
+    )
 
 
 class BillingRunFailure(BaseModel):
@@ -729,15 +740,37 @@ class BillingRunFailure(BaseModel):
 
 
 class BillingRunOut(BaseModel):
+    id: str
+    status: Literal["running", "done"]
     as_of: datetime
-    accounts: int
+    batches_total: int = Field(description="the run's batches of accounts")
+    batches_done: int
+    accounts: int = Field(description="accounts billed (or failed) so far")
     invoices_issued: int
-    numbers: list[str]
     failures: list[BillingRunFailure] = Field(
         default=[],
         description="accounts not billed, whatever failed, each with the reason: "
         "their work rolled back, every other account billed",
     )
+    requested_by: str
+    started_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, run: BillingRun) -> BillingRunOut:
+        return cls(
+            id=run.id,
+            status=run.status,  # type: ignore[arg-type]
+            as_of=run.as_of,
+            batches_total=run.batches_total,
+            batches_done=run.batches_done,
+            accounts=run.accounts,
+            invoices_issued=run.invoices_issued,
+            failures=[BillingRunFailure(account_id=a, detail=d) for a, d in run.failures],
+            requested_by=run.requested_by,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+        )
 
 
 # --- what-if pricing --------------------------------------------------------

@@ -9,6 +9,7 @@ from seatledger.adapters.db.repositories.accounts import (
 )
 from seatledger.adapters.db.repositories.audit import AuditLog
 from seatledger.adapters.db.repositories.billing import BillingMarkers, BillingStates, Invoices
+from seatledger.adapters.db.repositories.billing_runs import BillingJobs, BillingRuns
 from seatledger.adapters.db.repositories.documents import InvoicePdfs
 from seatledger.adapters.db.repositories.scim_tokens import ScimTokens
 from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
@@ -26,7 +27,9 @@ __all__ = [
     "AccessFacts",
     "Accounts",
     "AuditLog",
+    "BillingJobs",
     "BillingMarkers",
+    "BillingRuns",
     "BillingStates",
     "Contracts",
     "Invitations",

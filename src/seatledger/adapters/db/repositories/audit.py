@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, insert, select, update
 
 from seatledger.adapters.db import tables as t
 from seatledger.adapters.db.rows import as_values, from_row
@@ -20,27 +20,35 @@ class AuditLog:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def advance_head(self, chain: str, count: int) -> Head:
-        """Moves the chain's head ``count`` positions forward and returns the head
-        before the move. The UPDATE takes the head's row lock (PostgreSQL) or the
-        write lock (SQLite): writers of one chain take positions one after another,
-        so each chain stays gapless whatever commits first."""
-        row = self.conn.execute(
+    def advance_heads(self, counts: dict[str, int]) -> dict[str, Head]:
+        """Moves each chain's head ``counts[chain]`` positions forward and returns
+        the heads before the move, in one UPDATE (and one INSERT for chains with
+        no entry yet, whose heads are written with them). The UPDATE takes the
+        heads' row locks (PostgreSQL) or the write lock (SQLite): writers of one
+        chain take positions one after another, so each chain stays gapless
+        whatever commits first. An account's head is only taken under its
+        account's lock, so two writers never wait on each other in two orders."""
+        moved = self.conn.execute(
             update(t.audit_heads)
-            .where(_H.chain == chain)
-            .values(position=_H.position + count)
-            .returning(_H.position, _H.hash)
-        ).first()
-        if row is None:  # a chain's first entries (its head is written with them)
-            self.conn.execute(insert(t.audit_heads).values(chain=chain, position=count, hash=""))
-            return Head()
-        return Head(position=row.position - count, hash=row.hash)
+            .where(_H.chain.in_(list(counts)))
+            .values(position=_H.position + case(counts, value=_H.chain))
+            .returning(_H.chain, _H.position, _H.hash)
+        ).all()
+        heads = {r.chain: Head(position=r.position - counts[r.chain], hash=r.hash) for r in moved}
+        new = [{"chain": c, "position": n, "hash": ""} for c, n in counts.items() if c not in heads]
+        if new:
+            self.conn.execute(insert(t.audit_heads), new)
+        return {chain: heads.get(chain, Head()) for chain in counts}
 
-    def append(self, entries: Sequence[AuditEntry], head: Head) -> None:
-        """The entries (one executemany) and the chain's new head hash."""
+    def append(self, entries: Sequence[AuditEntry], heads: dict[str, Head]) -> None:
+        """The entries of every chain (one executemany) and the chains' new head
+        hashes (one UPDATE)."""
         self.conn.execute(insert(t.audit_events), [as_values(e) for e in entries])
+        hashes = {chain: head.hash for chain, head in heads.items()}
         self.conn.execute(
-            update(t.audit_heads).where(_H.chain == entries[0].chain).values(hash=head.hash)
+            update(t.audit_heads)
+            .where(_H.chain.in_(list(hashes)))
+            .values(hash=case(hashes, value=_H.chain))
         )
 
     def heads(self, chain: str | None = None) -> dict[str, Head]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, select, text, tuple_, update
 
 from seatledger.adapters.db import tables as t
 from seatledger.adapters.db.rows import party_json, party_of, upsert
@@ -26,13 +26,44 @@ class Invoices:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def next_sequence(self, name: str) -> int:
-        """Gapless: the increment commits or rolls back with the document."""
-        stmt = upsert(self.conn, t.number_sequences).values(name=name, last=1)
+    def lock_sequences(self, names: list[str]) -> dict[str, int]:
+        """The last number taken of each sequence (0: none yet), locked until the
+        transaction ends: numbering serializes per sequence, only for the moment
+        between this and the commit. On PostgreSQL a transaction-scoped advisory
+        lock per name (in name order) covers a sequence whose row does not exist
+        yet; SQLite's one write lock is held already."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtext('number_sequences:' || name)) "
+                    "FROM unnest(CAST(:names AS text[])) AS name ORDER BY name"
+                ),
+                {"names": sorted(names)},
+            )
+        c = t.number_sequences.c
+        found = dict(self.conn.execute(select(c.name, c.last).where(c.name.in_(names))).all())
+        return {name: int(found.get(name, 0)) for name in names}
+
+    def set_numbers(self, numbers: dict[str, str]) -> None:
+        """Numbers the drafts (document id -> number), in one executemany."""
+        c = t.invoices.c
+        self.conn.execute(
+            update(t.invoices)
+            .where(c.id == bindparam("b_id"))
+            .values(number=bindparam("b_number")),
+            [{"b_id": i, "b_number": n} for i, n in numbers.items()],
+        )
+
+    def advance_sequences(self, lasts: dict[str, int]) -> None:
+        """Moves each sequence to its new last number, after the documents carry
+        them (the database checks that every number taken is on a document)."""
+        stmt = upsert(self.conn, t.number_sequences).values(
+            [{"name": name, "last": last} for name, last in lasts.items()]
+        )
         stmt = stmt.on_conflict_do_update(
-            index_elements=["name"], set_={"last": t.number_sequences.c.last + 1}
-        ).returning(t.number_sequences.c.last)
-        return int(self.conn.execute(stmt).scalar_one())
+            index_elements=["name"], set_={"last": stmt.excluded.last}
+        )
+        self.conn.execute(stmt)
 
     def add(self, inv: IssuedInvoice) -> None:
         self.conn.execute(
@@ -291,6 +322,13 @@ class BillingStates:
                 self.conn.execute(
                     insert(t.billing_states).values(account_id=account_id, next_due_at=moment)
                 )
+
+    def due_of(self, account_ids: list[str], as_of: datetime) -> set[str]:
+        """Those of ``account_ids`` with something due at or before ``as_of``, now
+        (a batch asks after taking their locks: another run may have billed them)."""
+        c = t.billing_states.c
+        q = select(c.account_id).where(c.account_id.in_(account_ids), c.next_due_at <= as_of)
+        return set(self.conn.execute(q).scalars())
 
     def due_accounts(self, as_of: datetime) -> list[str]:
         """Accounts on the real clock with something due at or before ``as_of``: one

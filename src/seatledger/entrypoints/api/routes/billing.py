@@ -7,11 +7,13 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from seatledger.domain.billing_runs import DONE
+from seatledger.entrypoints import billing_runs
 from seatledger.entrypoints.api.auth import CurrentPrincipal
 from seatledger.entrypoints.api.deps import Now, Paging, Uow
 from seatledger.entrypoints.api.routes import invoices_export
 from seatledger.entrypoints.api.schemas import (
-    BillingRunFailure,
+    MAX_BILLING_RUN_WAIT,
     BillingRunIn,
     BillingRunOut,
     ClockIn,
@@ -21,29 +23,53 @@ from seatledger.entrypoints.api.schemas import (
     VoidIn,
 )
 from seatledger.services import billing, invoices
-from seatledger.services.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
 
-@router.post("/billing-runs", response_model=BillingRunOut)
+DEFAULT_BILLING_RUN_WAIT = 30.0
+_RUNNING = {
+    202: {
+        "model": BillingRunOut,
+        "description": "The run is not done after `wait` seconds: it goes on; "
+        "GET /v1/billing-runs/{run_id} reports its progress and, once done, its result.",
+    }
+}
+
+
+@router.post("/billing-runs", response_model=BillingRunOut, responses=_RUNNING)  # type: ignore[arg-type]
 def start_billing_run(
-    uow: Uow, now: Now, _: CurrentPrincipal, body: BillingRunIn | None = None
-) -> BillingRunOut:
+    request: Request,
+    uow: Uow,
+    now: Now,
+    _: CurrentPrincipal,
+    body: BillingRunIn | None = None,
+    wait: float | None = Query(
+        None, ge=0, le=MAX_BILLING_RUN_WAIT, description="seconds to wait (default 30)"
+    ),
+) -> BillingRunOut | JSONResponse:
+    """Bills every account due up to ``as_of``; answers with the result when the run
+    is done within ``wait`` seconds, else 202 with the run as it stands."""
     as_of = (body.as_of if body else None) or now
-    # NOTE: one transaction per account, each logged as the caller's, with its request id
-    result = billing.run_billing(
-        lambda: UnitOfWork(uow.engine, actor=uow.actor, request_id=uow.request_id),
-        as_of=as_of,
-        now=now,
+    waited = body.wait if body and body.wait is not None else wait
+    engine = request.app.state.engine
+    # NOTE: every change is logged as the caller's, with the request id
+    started = billing_runs.start(
+        engine, as_of=as_of, now=now, actor=uow.actor, request_id=uow.request_id
     )
-    return BillingRunOut(
-        as_of=result.as_of,
-        accounts=result.accounts,
-        invoices_issued=result.invoices_issued,
-        numbers=result.numbers,
-        failures=[BillingRunFailure(account_id=a, detail=d) for a, d in result.failures],
+    billing_runs.bill_here(engine, started, at=now, background=True)
+    run = billing_runs.wait(
+        engine, started.run.id, timeout=DEFAULT_BILLING_RUN_WAIT if waited is None else waited
     )
+    if run.status != DONE:
+        return JSONResponse(BillingRunOut.of(run).model_dump(mode="json"), status_code=202)
+    return BillingRunOut.of(run)
+
+
+@router.get("/billing-runs/{run_id}", response_model=BillingRunOut)
+def get_billing_run(run_id: str, uow: Uow, _: CurrentPrincipal) -> BillingRunOut:
+    """A run's progress (batches and accounts done so far) and, once done, its result."""
+    return BillingRunOut.of(billing.get_run(uow, run_id=run_id))
 
 
 @router.post("/accounts/{account_id}/clock", response_model=ClockOut)
