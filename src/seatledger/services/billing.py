@@ -47,6 +47,7 @@ from seatledger.domain.planner import (
     plan,
     upcoming_invoice,
 )
+from seatledger.domain.pools import Pool
 from seatledger.domain.seat_requests import APPLIED
 from seatledger.services.charges import issue, issue_charges
 from seatledger.services.seat_requests import record_request_change
@@ -60,42 +61,65 @@ MAX_CLOCK_MOVE_YEARS = 10
 MAX_CLOCK_MOVE = timedelta(days=366 * MAX_CLOCK_MOVE_YEARS)
 
 
-def plan_inputs(uow: UnitOfWork, account: Account) -> PlanInputs:
-    """Everything the planner needs, read once; what is read does not grow with the
-    account's history: only the ledger and the documents since ``state.since``."""
-    state = uow.billing_states.get(account.id)
-    since = state.since
-    issued = uow.invoices.issued_since(account.id, since)
-    contracts = uow.contracts.all(account.id)
-    return PlanInputs(
-        currency=account.currency,
-        tax_rate=account.tax_rate,
-        contracts=contracts,
-        state=state,
-        ledger=uow.ledger.entries(account.id, since=since),
-        done=frozenset(uow.markers.done_since(account.id, since) | {d.key for d in issued}),
-        issued=issued,
-        scheduled=uow.seat_requests.scheduled(account.id),
-        applied=frozenset(c.id for c in contracts if c.applied),
-    )
+def plan_inputs(uow: UnitOfWork, accounts: list[Account]) -> dict[str, PlanInputs]:
+    """Everything the planner needs for each account, read once, in a constant
+    number of queries however many accounts (a billing batch reads them
+    together); what is read does not grow with an account's history: only the
+    ledger and the documents since its state's ``since``."""
+    ids = [a.id for a in accounts]
+    uow.store_documents()
+    states = uow.billing_states.of_accounts(ids)
+    issued = uow.invoices.since_billing_state(ids)
+    contracts = uow.contracts.of_accounts(ids)
+    ledger = uow.ledger.since_billing_state(ids)
+    done = uow.markers.since_billing_state(ids)
+    scheduled = uow.seat_requests.scheduled(ids)
+    return {
+        a.id: PlanInputs(
+            currency=a.currency,
+            tax_rate=a.tax_rate,
+            contracts=contracts[a.id],
+            state=states[a.id],
+            ledger=ledger[a.id],
+            done=frozenset(done[a.id] | {d.key for d in issued[a.id]}),
+            issued=issued[a.id],
+            scheduled=scheduled[a.id],
+            applied=frozenset(c.id for c in contracts[a.id] if c.applied),
+        )
+        for a in accounts
+    }
 
 
-def process_due(uow: UnitOfWork, account: Account, until: datetime) -> list[IssuedInvoice]:
+def process_due(
+    uow: UnitOfWork,
+    account: Account,
+    until: datetime,
+    *,
+    inputs: PlanInputs | None = None,
+    pools: dict[str, Pool] | None = None,
+) -> list[IssuedInvoice]:
     """Helper (no commit): plans everything due at or before ``until`` and writes it.
-    The caller holds the account lock. A plan that stops after a version adding
-    modules (users take their new seats as the version is applied) is followed by
-    another from there."""
+    The caller holds the account lock. ``inputs`` and ``pools``: the account's, read
+    already (a billing batch reads them for all its accounts at once). A plan that
+    stops after a version adding modules (users take their new seats as the
+    version is applied) is followed by another from there, on what it wrote."""
     issued: list[IssuedInvoice] = []
     while True:
-        inputs = plan_inputs(uow, account)
+        if inputs is None:
+            inputs = plan_inputs(uow, [account])[account.id]
         planned = plan(inputs, until)
-        issued += _write(uow, account, planned, inputs)
+        issued += _write(uow, account, planned, inputs, pools)
         if planned.complete:
             return issued
+        inputs, pools = None, None
 
 
 def _write(
-    uow: UnitOfWork, account: Account, planned: Plan, inputs: PlanInputs
+    uow: UnitOfWork,
+    account: Account,
+    planned: Plan,
+    inputs: PlanInputs,
+    pools: dict[str, Pool] | None,
 ) -> list[IssuedInvoice]:
     """Writes a plan's steps in order, numbering its documents, and the next state.
     Each change is logged at the instant the plan gives it (the account's time it
@@ -104,7 +128,8 @@ def _write(
 
     issued: list[IssuedInvoice] = []
     issued_by_key: dict[str, IssuedInvoice] = {}
-    pools = uow.pools.live(account.id)
+    if pools is None:
+        pools = uow.pools.live(account.id)
     requests = {r.id: r for r in inputs.scheduled}
     for step in planned.steps:
         if isinstance(step, CapacityChange):
@@ -280,19 +305,29 @@ def _bill_batch(
         if not uow.billing_runs.claim_batch(batch, at=at):
             return False
         accounts = uow.lock_real_clock_accounts(list(batch.account_ids))
-        due = uow.billing_states.due_of([a.id for a in accounts], batch.as_of)
+        due_ids = uow.billing_states.due_of([a.id for a in accounts], batch.as_of)
+        due = [a for a in accounts if a.id in due_ids]
+        inputs = plan_inputs(uow, due)
+        pools = uow.pools.live_of_accounts([a.id for a in due])
         issued = 0
         failures: list[Failure] = []
-        for account in accounts:
-            if account.id not in due:
-                continue
+        for account in due:
             count = 0
             # NOTE: one account's failure is its own: whatever it is, its savepoint
             # is rolled back and the batch goes on with the next account. A lost
             # connection is no account's failure: the whole batch is tried again.
             try:
                 with uow.savepoint():
-                    count = len(process_due(uow, account, batch.as_of))
+                    billed = len(
+                        process_due(
+                            uow,
+                            account,
+                            batch.as_of,
+                            inputs=inputs[account.id],
+                            pools={p.module: p for p in pools[account.id]},
+                        )
+                    )
+                count = billed  # NOTE: only once its savepoint is released
             except Exception as failure:
                 if connection_lost(failure):
                     raise
@@ -401,5 +436,5 @@ def upcoming(uow: UnitOfWork, *, account_id: str, at: datetime) -> DraftInvoice 
     with uow:
         account = uow.read_account(account_id)
         now = account.time_at(_as_utc(at, "at"))
-        inputs = plan_inputs(uow, account)
+        inputs = plan_inputs(uow, [account])[account.id]
     return upcoming_invoice(inputs, now)

@@ -118,6 +118,7 @@ class UnitOfWork:
         self._changes: list[audit.Change] = []
         self._drafts: list[_Draft] = []  # documents issued, numbered at commit
         self._documents: dict[str, IssuedInvoice] = {}  # by id, as they are now
+        self._unstored: list[IssuedInvoice] = []  # issued, not written yet
         self._seller: tuple[Party | None] | None = None  # (seller,) once read, None too
         return self
 
@@ -201,22 +202,29 @@ class UnitOfWork:
             )
 
     def add_document(self, document: IssuedInvoice, *, sequence: str) -> None:
-        """Stores a document as a draft (its number is its id) and logs it as
-        issued; ``commit`` numbers every draft of the transaction at once, in
-        ``sequence`` (domain.invoicing.sequence_name), before the log is written,
-        so its entry carries its number. The number sequences are locked only for
-        that moment."""
-        assert document.number == document.id, "a document is stored as a draft"
-        self.invoices.add(document)
+        """Issues a document as a draft (its number is its id), logged as issued;
+        written with the other documents of the account at the next ``store_documents``
+        (at the latest before the commit), numbered by ``commit`` with every draft of
+        the transaction at once, in ``sequence`` (domain.invoicing.sequence_name),
+        before the log is written, so that its entry carries its number. The number
+        sequences are locked only for that moment."""
+        assert document.number == document.id, "a document is issued as a draft"
+        # NOTE: its entry's content is written when it is numbered (_number_drafts).
         self.record(
             f"{document.type}.issued",
             subject=f"{document.type}:{document.id}",
             account_id=document.account_id,
             at=document.issued_at,
-            after=document,
         )
         self._drafts.append(_Draft(len(self._changes) - 1, document, sequence))
         self._documents[document.id] = document
+        self._unstored.append(document)
+
+    def store_documents(self) -> None:
+        """Writes the documents issued since the last call (one executemany for
+        them, one for their lines): before anything reads documents back."""
+        unstored, self._unstored = self._unstored, []
+        self.invoices.add(unstored)
 
     def document(self, document_id: str) -> IssuedInvoice:
         """A document this transaction issued, as it is now: numbered once committed."""
@@ -255,10 +263,12 @@ class UnitOfWork:
         """A part of the transaction that fails alone: on an exception, what it
         wrote (SAVEPOINT ... ROLLBACK TO), recorded and issued is undone, and the
         exception goes on; the transaction carries on without it."""
+        self.store_documents()
         changes, drafts = len(self._changes), len(self._drafts)
         nested = self.conn.begin_nested()
         try:
             yield
+            self.store_documents()
         except BaseException:
             if nested.is_active:
                 nested.rollback()
@@ -266,6 +276,7 @@ class UnitOfWork:
                 self._documents.pop(draft.document.id, None)
             del self._changes[changes:]
             del self._drafts[drafts:]
+            self._unstored.clear()
             raise
         nested.commit()
 
@@ -279,6 +290,7 @@ class UnitOfWork:
             return
         # What this commit may change: the accounts it locked, the chains it writes.
         changed = {change.chain for change in self._changes} | self.accounts_locked.keys()
+        self.store_documents()
         if self._drafts:
             self._number_drafts()
         if self._changes:

@@ -405,6 +405,20 @@ class Contracts:
         )
         return self._load(rows)
 
+    def of_accounts(self, account_ids: list[str]) -> dict[str, list[Contract]]:
+        """Every version of each account, in version order (two queries)."""
+        rows = list(
+            self.conn.execute(
+                select(t.contracts)
+                .where(t.contracts.c.account_id.in_(account_ids))
+                .order_by(t.contracts.c.account_id, t.contracts.c.version)
+            )
+        )
+        found: dict[str, list[Contract]] = {a: [] for a in account_ids}
+        for contract in self._load(rows):
+            found[contract.account_id].append(contract)
+        return found
+
     def in_force(self, account_id: str) -> Contract | None:
         """The newest applied version."""
         row = self.conn.execute(

@@ -65,55 +65,61 @@ class Invoices:
         )
         self.conn.execute(stmt)
 
-    def add(self, inv: IssuedInvoice) -> None:
+    def add(self, documents: list[IssuedInvoice]) -> None:
+        """Documents with their lines: one executemany each."""
+        if not documents:
+            return
         self.conn.execute(
-            insert(t.invoices).values(
-                id=inv.id,
-                account_id=inv.account_id,
-                key=inv.key,
-                number=inv.number,
-                type=inv.type,
-                kind=inv.kind,
-                status=inv.status,
-                issued_at=inv.issued_at,
-                period_start=inv.period_start,
-                period_end=inv.period_end,
-                currency=inv.currency,
-                subtotal=inv.subtotal,
-                tax=inv.tax,
-                total=inv.total,
-                credited_invoice_id=inv.credited_invoice_id,
-                reason=inv.reason,
-                line_count=len(inv.lines),
-                seller=party_json(inv.seller),
-                buyer=party_json(inv.buyer),
-                due_date=inv.due_date,
-                payment_method=inv.payment_method,
-                payment_terms_days=inv.payment_terms_days,
-                locale=inv.locale,
-                tax_rate=inv.tax_rate,
-            )
-        )
-        if not inv.lines:
-            return  # NOTE: a period invoice is issued even with nothing to bill (0.00)
-        self.conn.execute(
-            insert(t.invoice_lines),
+            insert(t.invoices),
             [
                 {
-                    "invoice_id": inv.id,
-                    "position": i,
-                    "kind": ln.kind,
-                    "module": ln.module,
-                    "description": ln.description,
-                    "quantity": ln.quantity,
-                    "unit_price": ln.unit_price,
-                    "amount": ln.amount,
-                    "period_start": ln.period_start,
-                    "period_end": ln.period_end,
+                    "id": inv.id,
+                    "account_id": inv.account_id,
+                    "key": inv.key,
+                    "number": inv.number,
+                    "type": inv.type,
+                    "kind": inv.kind,
+                    "status": inv.status,
+                    "issued_at": inv.issued_at,
+                    "period_start": inv.period_start,
+                    "period_end": inv.period_end,
+                    "currency": inv.currency,
+                    "subtotal": inv.subtotal,
+                    "tax": inv.tax,
+                    "total": inv.total,
+                    "credited_invoice_id": inv.credited_invoice_id,
+                    "reason": inv.reason,
+                    "line_count": len(inv.lines),
+                    "seller": party_json(inv.seller),
+                    "buyer": party_json(inv.buyer),
+                    "due_date": inv.due_date,
+                    "payment_method": inv.payment_method,
+                    "payment_terms_days": inv.payment_terms_days,
+                    "locale": inv.locale,
+                    "tax_rate": inv.tax_rate,
                 }
-                for i, ln in enumerate(inv.lines)
+                for inv in documents
             ],
         )
+        lines = [
+            {
+                "invoice_id": inv.id,
+                "position": i,
+                "kind": ln.kind,
+                "module": ln.module,
+                "description": ln.description,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "amount": ln.amount,
+                "period_start": ln.period_start,
+                "period_end": ln.period_end,
+            }
+            for inv in documents
+            for i, ln in enumerate(inv.lines)
+        ]
+        # NOTE: a period invoice is issued even with nothing to bill (0.00, no line)
+        if lines:
+            self.conn.execute(insert(t.invoice_lines), lines)
 
     def issued_since(self, account_id: str, since: datetime | None) -> list[IssuedInvoice]:
         """The account's documents issued at or after ``since`` (all when None)."""
@@ -122,6 +128,20 @@ class Invoices:
         if since is not None:
             q = q.where(c.issued_at >= since)
         return self._load(list(self.conn.execute(q)))
+
+    def since_billing_state(self, account_ids: list[str]) -> dict[str, list[IssuedInvoice]]:
+        """Each account's documents issued at or after its billing state's
+        ``since`` (all when it has none), in the order of issue: two queries."""
+        c, b = t.invoices.c, t.billing_states.c
+        q = (
+            _DOCUMENTS.outerjoin(t.billing_states, b.account_id == c.account_id)
+            .where(c.account_id.in_(account_ids), b.since.is_(None) | (c.issued_at >= b.since))
+            .order_by(c.account_id, c.issued_at, c.number)
+        )
+        found: dict[str, list[IssuedInvoice]] = {a: [] for a in account_ids}
+        for document in self._load(list(self.conn.execute(q))):
+            found[document.account_id].append(document)
+        return found
 
     def by_key(self, account_id: str, key: str) -> IssuedInvoice | None:
         c = t.invoices.c
@@ -228,6 +248,19 @@ class BillingMarkers:
             q = q.where(c.done_at >= since)
         return set(self.conn.execute(q).scalars())
 
+    def since_billing_state(self, account_ids: list[str]) -> dict[str, set[str]]:
+        """Each account's markers done at or after its billing state's ``since``."""
+        c, b = t.billing_markers.c, t.billing_states.c
+        q = (
+            select(c.account_id, c.key)
+            .outerjoin(t.billing_states, b.account_id == c.account_id)
+            .where(c.account_id.in_(account_ids), b.since.is_(None) | (c.done_at >= b.since))
+        )
+        found: dict[str, set[str]] = {a: set() for a in account_ids}
+        for r in self.conn.execute(q):
+            found[r.account_id].add(r.key)
+        return found
+
     def add(self, account_id: str, key: str, *, at: datetime) -> None:
         self.conn.execute(
             insert(t.billing_markers).values(account_id=account_id, key=key, done_at=at)
@@ -270,17 +303,22 @@ class BillingStates:
         self.conn = conn
 
     def get(self, account_id: str) -> BillingState:
-        row = self.conn.execute(
-            select(t.billing_states).where(t.billing_states.c.account_id == account_id)
-        ).first()
-        if row is None:
-            return BillingState()
-        base = {
-            module: PoolBase(p["capacity"], p["held"], frozenset(p["holders"]))
-            for module, p in json.loads(row.base).items()
-        }
-        pending = tuple(_line_of(d) for d in json.loads(row.pending))
-        return BillingState(row.since, base, row.billed_through, pending)
+        return self.of_accounts([account_id])[account_id]
+
+    def of_accounts(self, account_ids: list[str]) -> dict[str, BillingState]:
+        """Each account's state (an empty one when it has none), in one query."""
+        rows = self.conn.execute(
+            select(t.billing_states).where(t.billing_states.c.account_id.in_(account_ids))
+        )
+        found = {a: BillingState() for a in account_ids}
+        for row in rows:
+            base = {
+                module: PoolBase(p["capacity"], p["held"], frozenset(p["holders"]))
+                for module, p in json.loads(row.base).items()
+            }
+            pending = tuple(_line_of(d) for d in json.loads(row.pending))
+            found[row.account_id] = BillingState(row.since, base, row.billed_through, pending)
+        return found
 
     def save(self, account_id: str, state: BillingState, *, next_due_at: datetime | None) -> None:
         values = {

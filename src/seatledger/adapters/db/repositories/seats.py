@@ -210,6 +210,21 @@ class Ledger:
         rows = self.conn.execute(select(t.seat_ledger).where(c.id.in_(last)).order_by(c.module))
         return [_entry(r) for r in rows]
 
+    def since_billing_state(self, account_ids: list[str]) -> dict[str, list[LedgerEntry]]:
+        """Each account's entries at or after its billing state's ``since`` (all
+        when it has none), in append order: one query for many accounts."""
+        c, b = t.seat_ledger.c, t.billing_states.c
+        q = (
+            select(t.seat_ledger)
+            .outerjoin(t.billing_states, b.account_id == c.account_id)
+            .where(c.account_id.in_(account_ids), b.since.is_(None) | (c.at >= b.since))
+            .order_by(c.id)
+        )
+        found: dict[str, list[LedgerEntry]] = {a: [] for a in account_ids}
+        for r in self.conn.execute(q):
+            found[r.account_id].append(_entry(r))
+        return found
+
     def entries(
         self,
         account_id: str,
@@ -280,11 +295,14 @@ class SeatRequests:
             )
         )
 
-    def scheduled(self, account_id: str) -> list[SeatRequest]:
-        """Every decrease of the account approved for a renewal."""
+    def scheduled(self, account_ids: list[str]) -> dict[str, list[SeatRequest]]:
+        """Every decrease of each account approved for a renewal (one query)."""
         c = t.seat_requests.c
-        q = select(t.seat_requests).where(c.account_id == account_id, c.status == "scheduled")
-        return [_request(r) for r in self.conn.execute(q.order_by(c.id))]
+        q = select(t.seat_requests).where(c.account_id.in_(account_ids), c.status == "scheduled")
+        found: dict[str, list[SeatRequest]] = {a: [] for a in account_ids}
+        for r in self.conn.execute(q.order_by(c.id)):
+            found[r.account_id].append(_request(r))
+        return found
 
     def list(
         self, *, account_id: str | None, status: str | None, limit: int, after: str | None
