@@ -29,7 +29,9 @@ def test_every_id_of_another_account_in_a_path_is_404_and_writes_nothing(api):
     id_routes = [
         (method, path)
         for method, path in served_routes(api.app)
-        if any(param in path for param in ACCOUNT_IDS)
+        # NOTE: a /scim/v2 route takes only a SCIM token, which selects its account:
+        # a user token there is 401 (test_scim.py); SCIM's isolation is tested below.
+        if any(param in path for param in ACCOUNT_IDS) and not path.startswith("/scim/")
     ]
     before = everything_of(api, world.a)
 
@@ -126,3 +128,40 @@ def test_the_access_check_finds_no_user_of_another_account(api):
     assert (by_id["allowed"], by_id["reason"]) == (False, "not_found")
     assert (by_email["allowed"], by_email["reason"]) == (False, "not_found")
     assert api.access(world.a, user_id=world.users["member"])["reason"] != "not_found"
+
+
+def test_a_scim_token_finds_no_user_or_group_of_another_account(api):
+    """A SCIM token selects its account: another account's user and group ids
+    are 404 on every method, in the SCIM error schema, and nothing is written."""
+    from tests.e2e.test_scim import Scim, scim_error
+
+    ours, theirs = Scim(api), Scim(api)
+    their_user = theirs.create_user("theirs@example.com")["id"]
+    their_group = theirs.ok(
+        theirs.http.post(
+            "/Groups",
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Theirs",
+            },
+        ),
+        201,
+    )["id"]
+    before = everything_of(api, theirs.account)
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "x@example.com",
+        "name": {"givenName": "X", "familyName": "Y"},
+    }
+    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "X"}
+    for path, body in ((f"/Users/{their_user}", user), (f"/Groups/{their_group}", group)):
+        scim_error(ours.http.get(path), 404)
+        scim_error(ours.http.put(path, json=body), 404)
+        scim_error(ours.http.patch(path, json=patch), 404)
+        scim_error(ours.http.delete(path), 404)
+    assert ours.ok(ours.http.get("/Users"))["totalResults"] == 0
+    assert everything_of(api, theirs.account) == before
