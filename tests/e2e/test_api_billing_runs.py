@@ -1,10 +1,23 @@
 """POST /v1/billing-runs over HTTP (API.md: ``{as_of?}``, default now, never in the
-future), on SQLite and PostgreSQL."""
+future; the result within ``wait`` seconds, else 202) and GET /v1/billing-runs/{id},
+on SQLite and PostgreSQL; through the job queue's workers on PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+import time
+
+import httpx
 from sqlalchemy import Engine
 from tests.e2e.conftest import Api
+from tests.services.test_billing_runs import (  # noqa: F401 (fixtures)
+    NOW,
+    PER_ACCOUNT,
+    assert_exactly_once_and_gapless,
+    queue,
+    real_accounts,
+    workers,
+)
 
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -39,3 +52,63 @@ def test_a_run_an_operator_starts_is_in_the_audit_log_as_theirs_with_the_request
     assert len(issued) == run["invoices_issued"] == 2
     assert {e.request_id for e in issued} == {"run-42"}
     assert all(e.actor.startswith("operator:") for e in issued)
+
+
+def test_a_run_answers_202_when_not_done_within_wait_and_get_reports_it(api, engine):
+    """In-process (SQLite, or PostgreSQL with no worker): the run goes on after the 202."""
+    ids = [api.account_with_pools(api.terms("console", 2, policy="block")) for _ in range(6)]
+    answer = api.client.post("/v1/billing-runs?wait=0", json={"as_of": "2026-02-01"})
+    assert answer.status_code in (200, 202), answer.text
+    run = answer.json()
+    assert run["id"].startswith("brun_") and run["batches_total"] == 1
+    if answer.status_code == 202:
+        assert run["status"] == "running" and run["finished_at"] is None
+    deadline = time.monotonic() + 60
+    while run["status"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        run = api.ok(api.client.get(f"/v1/billing-runs/{run['id']}"))
+    assert run["status"] == "done" and run["batches_done"] == 1
+    assert run["accounts"] == len(ids) and run["invoices_issued"] == 2 * len(ids)
+    assert api.client.get("/v1/billing-runs/brun_" + "c" * 24).status_code == 404
+
+
+def test_post_answers_202_and_the_workers_finish_the_run(uow_factory, queue, workers):  # noqa: F811
+    """Through HTTP, the run on the job queue: 202 with its id, GET until done."""
+    import uvicorn
+
+    from seatledger.clock import FixedClock
+    from seatledger.entrypoints.api.app import create_app
+
+    ids = real_accounts(uow_factory, 20)
+    app = create_app(engine=queue, clock=FixedClock(NOW), operator_key="opk-test-key-202")
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        workers(1)
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": "Bearer opk-test-key-202"},
+            timeout=30,
+        )
+        answer = client.post("/v1/billing-runs", json={"as_of": "2026-04-01", "wait": 0})
+        assert answer.status_code == 202, answer.text
+        run = answer.json()
+        assert run["status"] == "running" and run["batches_total"] == 1
+        seen = set()
+        while run["status"] != "done":
+            time.sleep(0.05)
+            run = client.get(f"/v1/billing-runs/{run['id']}").json()
+            seen.add(run["status"])
+        assert run["invoices_issued"] == PER_ACCOUNT * len(ids) and run["accounts"] == len(ids)
+        schema = client.get("/openapi.json").json()
+        answers = schema["paths"]["/v1/billing-runs"]["post"]["responses"]
+        assert {"200", "202"} <= set(answers)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert_exactly_once_and_gapless(queue, ids)

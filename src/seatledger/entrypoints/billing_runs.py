@@ -9,6 +9,7 @@ thread of its own. Either way the run's row says how far it is.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -16,12 +17,21 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from seatledger.domain.billing_runs import DONE, Batch, BillingRun
+from seatledger.domain.billing_runs import BATCH_SIZE, DONE, Batch, BillingRun
 from seatledger.entrypoints.billing_worker import stalled_after
 from seatledger.services import billing
 from seatledger.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("seatledger.billing")
+
+
+BATCH_SIZE_ENV = "SEATLEDGER_BILLING_BATCH_SIZE"
+
+
+def batch_size_from_env() -> int:
+    """SEATLEDGER_BILLING_BATCH_SIZE (a positive whole number), else BATCH_SIZE."""
+    raw = os.environ.get(BATCH_SIZE_ENV, "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else BATCH_SIZE
 
 
 class StartedRun:
@@ -43,11 +53,20 @@ def start(
     now: datetime,
     actor: str | None = None,
     request_id: str | None = None,
+    batch_size: int | None = None,
 ) -> StartedRun:
-    """The run's row, and its jobs when a worker is alive to take them."""
+    """The run's row, and its jobs when a worker is alive to take them.
+    ``batch_size``: accounts per batch (default SEATLEDGER_BILLING_BATCH_SIZE, else
+    domain.billing_runs.BATCH_SIZE)."""
     kwargs = {"request_id": request_id} | ({"actor": actor} if actor else {})
     queued = billing.queue_available(UnitOfWork(engine), heartbeat_within=stalled_after())
-    run, work = billing.start_run(UnitOfWork(engine, **kwargs), as_of=as_of, now=now, queue=queued)
+    run, work = billing.start_run(
+        UnitOfWork(engine, **kwargs),
+        as_of=as_of,
+        now=now,
+        queue=queued,
+        batch_size=batch_size or batch_size_from_env(),
+    )
     return StartedRun(run, [] if queued else work)
 
 

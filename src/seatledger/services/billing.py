@@ -210,20 +210,28 @@ def start_run(
     if as_of > now:
         raise InvalidInput(f"as_of {as_of.isoformat()} is in the future", field="as_of")
     with uow:
-        due = uow.billing_states.due_accounts(as_of)
-        total = -(-len(due) // batch_size)
+        # NOTE: the run's row first: on SQLite a write transaction starts with a
+        # write (it takes the write lock before anything is read).
         run = BillingRun(
             id=new_id("brun"),
             as_of=as_of,
-            status=RUNNING if total else DONE,
-            batches_total=total,
+            status=RUNNING,
+            batches_total=0,
             requested_by=uow.actor,
             request_id=uow.request_id,
             started_at=now,
+        )
+        uow.billing_runs.add(run)
+        due = uow.billing_states.due_accounts(as_of)
+        total = -(-len(due) // batch_size)
+        run = replace(
+            run,
+            batches_total=total,
+            status=RUNNING if total else DONE,
             finished_at=None if total else now,
         )
+        uow.billing_runs.set_batches(run)
         work = batches(run, due, batch_size)
-        uow.billing_runs.add(run)
         if queue:
             uow.billing_jobs.enqueue(work)
         uow.commit()

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, insert, select, text, update
+from sqlalchemy import Connection, case, insert, literal, select, text, update
 
 from seatledger.adapters.db import tables as t
 from seatledger.adapters.db.rows import upsert
@@ -54,19 +54,34 @@ class BillingRuns:
             )
         )
 
+    def set_batches(self, run: BillingRun) -> None:
+        """The run's number of batches, once its accounts are known (done at once
+        when it has none)."""
+        self.conn.execute(
+            update(t.billing_runs)
+            .where(_R.id == run.id)
+            .values(batches_total=run.batches_total, status=run.status, finished_at=run.finished_at)
+        )
+
     def get(self, run_id: str) -> BillingRun | None:
         row = self.conn.execute(select(t.billing_runs).where(_R.id == run_id)).first()
         return _run(row) if row else None
 
     def claim_batch(self, batch: Batch, *, at: datetime) -> bool:
         """The batch's row, first thing in its transaction: False when the batch
-        was done already (a job run twice); a second transaction on the same batch
-        waits here until the first ends."""
+        was done already (a job run twice) or its run is unknown; a second
+        transaction on the same batch waits here until the first ends."""
+        b = t.billing_run_batches.c
+        of_a_run = select(
+            literal(batch.run_id, t.billing_runs.c.id.type),
+            literal(batch.batch),
+            literal(at, b.done_at.type),
+        ).where(select(_R.id).where(_R.id == batch.run_id).exists())
         claimed = self.conn.execute(
             upsert(self.conn, t.billing_run_batches)
-            .values(run_id=batch.run_id, batch=batch.batch, done_at=at)
+            .from_select(["run_id", "batch", "done_at"], of_a_run)
             .on_conflict_do_nothing(index_elements=["run_id", "batch"])
-            .returning(t.billing_run_batches.c.batch)
+            .returning(b.batch)
         ).first()
         return claimed is not None
 
