@@ -44,6 +44,7 @@ MEASUREMENTS = {
     "seats-http": "measure_seat_http",
     "access": "measure_access_http",
     "billing": "measure_billing",
+    "billing-scale": "measure_billing_scale",
 }
 NEEDS_WRK = {"seats-http", "access"}
 
