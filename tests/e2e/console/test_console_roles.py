@@ -32,6 +32,7 @@ PAGES = {
     "/console/operator": ("GET", "/v1/accounts"),
     "/console/operator/seat-requests": ("GET", "/v1/seat-requests"),
     "/console/operator/billing-runs": ("POST", "/v1/billing-runs"),
+    "/console/operator/billing-runs/{run_id}": ("GET", "/v1/billing-runs/{run_id}"),
     "/console/operator/accounts/{account_id}": ("POST", f"{A}/what-if"),
 }
 
@@ -77,7 +78,8 @@ def test_every_console_page_answers_each_role_as_its_api_route(console: Console)
             for caller, who in people.items()
         },
     }
-    ids = {"account_id": account, "invoice_id": invoice_id}
+    run_id = api.ok(api.client.post("/v1/billing-runs", json={}))["id"]
+    ids = {"account_id": account, "invoice_id": invoice_id, "run_id": run_id}
 
     wrong = []
     for page, route in PAGES.items():

@@ -17,7 +17,8 @@ from seatledger.domain.money import format_amount
 from seatledger.domain.periods import BILLING_INTERVALS
 from seatledger.domain.seat_policies import POLICIES
 from seatledger.domain.seat_requests import EFFECTIVE_NOW, EFFECTIVE_RENEWAL, PENDING, SCHEDULED
-from seatledger.entrypoints.console.session import Session, flash, form_of, unit_of_work
+from seatledger.entrypoints import billing_runs
+from seatledger.entrypoints.console.session import Session, flash, form_of
 from seatledger.entrypoints.console.web import (
     A,
     apply_once,
@@ -38,6 +39,8 @@ ALL_REQUESTS = ("GET", "/v1/seat-requests")
 APPROVE = ("POST", "/v1/seat-requests/{request_id}/approve")
 REJECT = ("POST", "/v1/seat-requests/{request_id}/reject")
 BILLING_RUN = ("POST", "/v1/billing-runs")
+BILLING_RUN_RESULT = ("GET", "/v1/billing-runs/{run_id}")
+RUN_WAIT_SECONDS = 10.0  # then the run's page shows how far it is
 CLOCK = ("POST", f"{A}/clock")
 WHAT_IF = ("POST", f"{A}/what-if")
 
@@ -164,20 +167,25 @@ async def billing_runs_page(
 async def run_billing(
     request: Request, session: Annotated[Session, signed_in(BILLING_RUN)]
 ) -> Response:
-    """A run bills what is due up to ``as_of``, once: every document it writes is
-    keyed, so sending the form again issues nothing twice (services/billing.py)."""
+    """Starts a run as the API does (entrypoints/billing_runs.py: the workers' job
+    queue on PostgreSQL when one is alive, else this process), waits a little,
+    then shows the run's page. A run bills what is due up to ``as_of`` once: every
+    document it writes is keyed, so sending the form again issues nothing twice."""
     principal = _principal(session)
     form = await form_of(request)
+    engine = request.app.state.engine
     now = request.app.state.clock.now()
     values = {"as_of": form.get("as_of")}
     try:
         as_of = _instant(form.get("as_of"), "as_of") if form.get("as_of").strip() else now
-        result = await run_in_threadpool(
+        started = await run_in_threadpool(
             partial(
-                billing.run_billing,
-                lambda: unit_of_work(request, principal),
+                billing_runs.start,
+                engine,
                 as_of=as_of,
                 now=now,
+                actor=principal.actor,
+                request_id=getattr(request.state, "request_id", None),
             )
         )
     except DomainError as refusal:
@@ -191,8 +199,27 @@ async def run_billing(
             values=values,
             errors=errors_of(refusal),
         )
+    billing_runs.bill_here(engine, started, at=now, background=True)
+    run = await run_in_threadpool(
+        partial(billing_runs.wait, engine, started.run.id, timeout=RUN_WAIT_SECONDS)
+    )
+    return redirect(request, f"/console/operator/billing-runs/{run.id}")
+
+
+@router.get("/operator/billing-runs/{run_id}")
+async def billing_run_page(
+    request: Request, run_id: str, session: Annotated[Session, signed_in(BILLING_RUN_RESULT)]
+) -> Response:
+    """A run's progress and, once done, its result."""
+    run = await read(request, billing.get_run, run_id=run_id)
+    now = request.app.state.clock.now()
     return render(
-        request, session, "operator_runs.html", title="Billing runs", result=result, values=values
+        request,
+        session,
+        "operator_runs.html",
+        title="Billing runs",
+        result=run,
+        values={"as_of": now.strftime("%Y-%m-%dT%H:%M")},
     )
 
 
