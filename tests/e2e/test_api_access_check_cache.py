@@ -49,10 +49,12 @@ def test_a_kept_answer_sends_no_statement_and_is_the_routes_answer_byte_for_byte
 
     with statements(engine) as first_sent:
         first = api.client.post("/v1/access/check", content=body, headers=JSON)
-    assert len(first_sent) == 1  # the facts (the key was kept by the account's creation)
+    # The facts; and the key too when the cache's watcher did not prove itself within
+    # its 0.5 s window meanwhile (a loaded machine): then nothing was used from memory.
+    assert 1 <= len(first_sent) <= 2
     # NOTE: on PostgreSQL the notification of the user's creation may land after
     # that read and drop what it kept (never a stale entry, at worst one more read).
-    deadline = time.monotonic() + 1
+    deadline = time.monotonic() + 5
     while True:
         with statements(engine) as kept_sent:
             kept = api.client.post("/v1/access/check", content=body, headers=JSON)
