@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -54,6 +56,7 @@ from seatledger.entrypoints.api.scim.resources import (
 )
 from seatledger.services import scim
 from seatledger.services.scim import GroupState, ScimUser, UserState
+from seatledger.services.unit_of_work import UnitOfWork
 from seatledger.services.workspaces import WorkspaceMembers
 
 router = APIRouter(prefix=PREFIX, tags=["scim"], include_in_schema=False)
@@ -180,12 +183,13 @@ def _paging(start_index: str | None, count: str | None) -> tuple[int, int, int]:
     return first - 1, size, first
 
 
-def _shown(model: Any, attributes: str | None, excluded: str | None) -> Any:
-    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes``."""
-    if attributes is None and excluded is None:
+def _shown(model: Any, asked: Shown) -> Any:
+    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes``, checked against ``model``."""
+    if asked.attributes is None and asked.excluded is None:
         return None
     return _validated(
-        ResponseParameters[model], {"attributes": attributes, "excludedAttributes": excluded}
+        ResponseParameters[model],
+        {"attributes": asked.attributes, "excludedAttributes": asked.excluded},
     )
 
 
@@ -207,11 +211,6 @@ Count = Annotated[str | None, Query(alias="count")]
 Filter = Annotated[str | None, Query(alias="filter")]
 Attributes = Annotated[str | None, Query(alias="attributes")]
 Excluded = Annotated[str | None, Query(alias="excludedAttributes")]
-
-
-def _actor(principal: Any) -> tuple[str, str]:
-    """(account_id, actor): the SCIM token's account and "scim:<token id>"."""
-    return principal.account_id, principal.actor
 
 
 # --- discovery (RFC 7644 §4) ---------------------------------------------------------
@@ -253,244 +252,294 @@ def scim_search(_: CurrentPrincipal) -> Response:
     raise NotImplementedException(detail="search with POST is not supported; use GET /Users")
 
 
-# --- users ---------------------------------------------------------------------------
+# --- users and groups: one implementation, by resource type ---------------------------
 
 
-@router.post("/Users")
-def scim_create_user(
-    request: Request, body: Body, uow: Uow, now: Now, principal: CurrentPrincipal
-) -> Response:
-    resource = _read(UserResource, body, "Users", Context.RESOURCE_CREATION_REQUEST)
-    account_id, actor = _actor(principal)
-    created = scim.create_user(
-        uow,
-        account_id=account_id,
-        state=user_state(resource, active_if_unsaid=True),
-        at=now,
-        actor=actor,
-    )
-    out = user_resource(created, _base_url(request))
-    return _answer(_dump(out, Context.RESOURCE_CREATION_RESPONSE), 201, out.meta.location)
+@dataclass(frozen=True)
+class ScimCall:
+    """A provisioning request: its unit of work and time, the SCIM token's account
+    and actor ("scim:<token id>"), and the endpoint's URL for the locations."""
+
+    uow: UnitOfWork
+    at: datetime
+    account_id: str
+    actor: str
+    base_url: str
 
 
-@router.get("/Users")
-def scim_list_users(
-    request: Request,
-    uow: Uow,
-    principal: CurrentPrincipal,
+def scim_call(request: Request, uow: Uow, now: Now, principal: CurrentPrincipal) -> ScimCall:
+    return ScimCall(uow, now, principal.account_id, principal.actor, _base_url(request))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """RFC 7644 §3.9 ``attributes`` / ``excludedAttributes``, as asked."""
+
+    attributes: str | None
+    excluded: str | None
+
+
+def shown_attributes(attributes: Attributes = None, excluded_attributes: Excluded = None) -> Shown:
+    return Shown(attributes, excluded_attributes)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list's query (RFC 7644 §3.4.2): its filter, its page, what it shows."""
+
+    filter: str | None
+    start_index: str | None
+    count: str | None
+    shown: Shown
+
+
+def listing(
+    shown: Annotated[Shown, Depends(shown_attributes)],
     filter: Filter = None,
     start_index: StartIndex = None,
     count: Count = None,
-    attributes: Attributes = None,
-    excluded_attributes: Excluded = None,
-) -> Response:
-    wanted = _filter(filter, USER_FILTERS, USER_SCHEMA)
-    shown = _shown(UserResource, attributes, excluded_attributes)
-    offset, limit, first = _paging(start_index, count)
-    page = scim.list_users(
-        uow, account_id=principal.account_id, offset=offset, limit=limit, **wanted
+) -> Listing:
+    return Listing(filter, start_index, count, shown)
+
+
+Call = Annotated[ScimCall, Depends(scim_call)]
+ShownAttributes = Annotated[Shown, Depends(shown_attributes)]
+ListQuery = Annotated[Listing, Depends(listing)]
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """What tells /Users and /Groups apart: the resource's model, endpoint, core
+    schema and filters, the use cases' keyword for its id, its use cases
+    (services/scim.py), and the translations both ways: ``resource`` the use
+    cases' answer as the SCIM resource, ``state`` what a resource asks for, from
+    the resource as it is now (None on a create); ``check_patched`` refuses what a
+    PATCH may not leave."""
+
+    model: Any
+    endpoint: str
+    schema: str
+    filters: dict[str, str]
+    id_name: str
+    create: Callable[..., Any]
+    get: Callable[..., Any]
+    list: Callable[..., scim.Page]
+    change: Callable[..., Any]
+    delete: Callable[..., None]
+    resource: Callable[[Any, str], Any]
+    state: Callable[[Any, Any], Any]
+    check_patched: Callable[[Any], None]
+
+
+def _user_state(resource: UserResource, current: ScimUser | None) -> UserState:
+    """``active`` left out: active on a create, as it is on a replace."""
+    return user_state(resource, active_if_unsaid=current is None or current.user.status == ACTIVE)
+
+
+def _active_kept(resource: UserResource) -> None:
+    if resource.active is None:
+        raise InvalidValueException(detail="active cannot be removed: a user is active or not")
+
+
+def _group_state(resource: Group, _current: WorkspaceMembers | None) -> GroupState:
+    return group_state(resource)
+
+
+USERS = ResourceKind(
+    model=UserResource,
+    endpoint="Users",
+    schema=USER_SCHEMA,
+    filters=USER_FILTERS,
+    id_name="user_id",
+    create=scim.create_user,
+    get=scim.get_user,
+    list=scim.list_users,
+    change=scim.change_user,
+    delete=scim.delete_user,
+    resource=user_resource,
+    state=_user_state,
+    check_patched=_active_kept,
+)
+GROUPS = ResourceKind(
+    model=Group,
+    endpoint="Groups",
+    schema=GROUP_SCHEMA,
+    filters=GROUP_FILTERS,
+    id_name="group_id",
+    create=scim.create_group,
+    get=scim.get_group,
+    list=scim.list_groups,
+    change=scim.change_group,
+    delete=scim.delete_group,
+    resource=group_resource,
+    state=_group_state,
+    check_patched=lambda _resource: None,
+)
+
+
+def _create(kind: ResourceKind, call: ScimCall, body: dict[str, Any]) -> Response:
+    resource = _read(kind.model, body, kind.endpoint, Context.RESOURCE_CREATION_REQUEST)
+    created = kind.create(
+        call.uow,
+        account_id=call.account_id,
+        state=kind.state(resource, None),
+        at=call.at,
+        actor=call.actor,
     )
-    base = _base_url(request)
-    listed = ListResponse[UserResource](
+    out = kind.resource(created, call.base_url)
+    return _answer(_dump(out, Context.RESOURCE_CREATION_RESPONSE), 201, out.meta.location)
+
+
+def _list(kind: ResourceKind, call: ScimCall, query: Listing) -> Response:
+    wanted = _filter(query.filter, kind.filters, kind.schema)
+    shown = _shown(kind.model, query.shown)
+    offset, limit, first = _paging(query.start_index, query.count)
+    page = kind.list(call.uow, account_id=call.account_id, offset=offset, limit=limit, **wanted)
+    listed = ListResponse[kind.model](
         total_results=page.total,
         start_index=first,
         items_per_page=len(page.items),
-        resources=[user_resource(u, base) for u in page.items] or None,
+        resources=[kind.resource(found, call.base_url) for found in page.items] or None,
     )
     return _answer(_dump(listed, Context.SEARCH_RESPONSE, shown))
 
 
-@router.get("/Users/{user_id}")
-def scim_get_user(
-    user_id: str,
-    request: Request,
-    uow: Uow,
-    principal: CurrentPrincipal,
-    attributes: Attributes = None,
-    excluded_attributes: Excluded = None,
-) -> Response:
-    shown = _shown(UserResource, attributes, excluded_attributes)
-    found = scim.get_user(uow, account_id=principal.account_id, user_id=user_id)
-    return _answer(
-        _dump(user_resource(found, _base_url(request)), Context.RESOURCE_QUERY_RESPONSE, shown)
-    )
+def _get(kind: ResourceKind, call: ScimCall, resource_id: str, asked: Shown) -> Response:
+    shown = _shown(kind.model, asked)
+    found = kind.get(call.uow, account_id=call.account_id, **{kind.id_name: resource_id})
+    out = kind.resource(found, call.base_url)
+    return _answer(_dump(out, Context.RESOURCE_QUERY_RESPONSE, shown))
 
 
-def _change_user(
-    request: Request,
-    uow: Uow,
-    now: Now,
-    principal: Any,
-    user_id: str,
-    change: Callable[[ScimUser], UserState],
+def _change(
+    kind: ResourceKind,
+    call: ScimCall,
+    resource_id: str,
+    change: Callable[[Any], Any],
     context: Context,
 ) -> Response:
-    account_id, actor = _actor(principal)
-    changed = scim.change_user(
-        uow, account_id=account_id, user_id=user_id, at=now, actor=actor, change=change
+    """``change``: the state asked for, from the resource's state now (read under
+    the account's lock by the use case)."""
+    changed = kind.change(
+        call.uow,
+        account_id=call.account_id,
+        at=call.at,
+        actor=call.actor,
+        change=change,
+        **{kind.id_name: resource_id},
     )
-    return _answer(_dump(user_resource(changed, _base_url(request)), context))
+    return _answer(_dump(kind.resource(changed, call.base_url), context))
+
+
+def _replace(
+    kind: ResourceKind, call: ScimCall, resource_id: str, body: dict[str, Any]
+) -> Response:
+    resource = _read(kind.model, body, kind.endpoint, Context.RESOURCE_REPLACEMENT_REQUEST)
+    return _change(
+        kind,
+        call,
+        resource_id,
+        lambda current: kind.state(resource, current),
+        Context.RESOURCE_REPLACEMENT_RESPONSE,
+    )
+
+
+def _patch(kind: ResourceKind, call: ScimCall, resource_id: str, body: dict[str, Any]) -> Response:
+    """RFC 7644 §3.5.2 operations, applied in order to the resource as it is, all
+    or nothing."""
+    operations = _read_patch(kind.model, body)
+
+    def patch(current: Any) -> Any:
+        resource = kind.resource(current, call.base_url)
+        operations.patch(resource, scim_policy=POLICY)
+        kind.check_patched(resource)
+        return kind.state(resource, current)
+
+    return _change(kind, call, resource_id, patch, Context.RESOURCE_PATCH_RESPONSE)
+
+
+def _delete(kind: ResourceKind, call: ScimCall, resource_id: str) -> Response:
+    kind.delete(
+        call.uow,
+        account_id=call.account_id,
+        at=call.at,
+        actor=call.actor,
+        **{kind.id_name: resource_id},
+    )
+    return Response(status_code=204)
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+@router.post("/Users")
+def scim_create_user(body: Body, call: Call) -> Response:
+    return _create(USERS, call, body)
+
+
+@router.get("/Users")
+def scim_list_users(call: Call, query: ListQuery) -> Response:
+    return _list(USERS, call, query)
+
+
+@router.get("/Users/{user_id}")
+def scim_get_user(user_id: str, call: Call, shown: ShownAttributes) -> Response:
+    return _get(USERS, call, user_id, shown)
 
 
 @router.put("/Users/{user_id}")
-def scim_replace_user(
-    user_id: str, request: Request, body: Body, uow: Uow, now: Now, principal: CurrentPrincipal
-) -> Response:
+def scim_replace_user(user_id: str, body: Body, call: Call) -> Response:
     """The user as the body says: what it leaves out is cleared, ``active`` left
     out stays as it is."""
-    resource = _read(UserResource, body, "Users", Context.RESOURCE_REPLACEMENT_REQUEST)
-
-    def replace(current: ScimUser) -> UserState:
-        return user_state(resource, active_if_unsaid=current.user.status == ACTIVE)
-
-    return _change_user(
-        request, uow, now, principal, user_id, replace, Context.RESOURCE_REPLACEMENT_RESPONSE
-    )
+    return _replace(USERS, call, user_id, body)
 
 
 @router.patch("/Users/{user_id}")
-def scim_patch_user(
-    user_id: str, request: Request, body: Body, uow: Uow, now: Now, principal: CurrentPrincipal
-) -> Response:
-    """RFC 7644 §3.5.2 operations, applied in order to the user as it is, all or
-    nothing; the forms Entra ID and Okta send are understood (any case of ``op``,
-    a value object without a path, a remove carrying its value)."""
-    operations = _read_patch(UserResource, body)
-    base = _base_url(request)
-
-    def patch(current: ScimUser) -> UserState:
-        resource = user_resource(current, base)
-        operations.patch(resource, scim_policy=POLICY)
-        if resource.active is None:
-            raise InvalidValueException(detail="active cannot be removed: a user is active or not")
-        return user_state(resource, active_if_unsaid=True)
-
-    return _change_user(
-        request, uow, now, principal, user_id, patch, Context.RESOURCE_PATCH_RESPONSE
-    )
+def scim_patch_user(user_id: str, body: Body, call: Call) -> Response:
+    """The forms Entra ID and Okta send are understood (any case of ``op``, a
+    value object without a path, a remove carrying its value); ``active`` cannot
+    be removed."""
+    return _patch(USERS, call, user_id, body)
 
 
 @router.delete("/Users/{user_id}", status_code=204)
-def scim_delete_user(user_id: str, uow: Uow, now: Now, principal: CurrentPrincipal) -> Response:
-    account_id, actor = _actor(principal)
-    scim.delete_user(uow, account_id=account_id, user_id=user_id, at=now, actor=actor)
-    return Response(status_code=204)
+def scim_delete_user(user_id: str, call: Call) -> Response:
+    """An owner or admin loses the role with it, except the last one."""
+    return _delete(USERS, call, user_id)
 
 
 # --- groups --------------------------------------------------------------------------
 
 
 @router.post("/Groups")
-def scim_create_group(
-    request: Request, body: Body, uow: Uow, now: Now, principal: CurrentPrincipal
-) -> Response:
-    resource = _read(Group, body, "Groups", Context.RESOURCE_CREATION_REQUEST)
-    account_id, actor = _actor(principal)
-    created = scim.create_group(
-        uow, account_id=account_id, state=group_state(resource), at=now, actor=actor
-    )
-    out = group_resource(created, _base_url(request))
-    return _answer(_dump(out, Context.RESOURCE_CREATION_RESPONSE), 201, out.meta.location)
+def scim_create_group(body: Body, call: Call) -> Response:
+    return _create(GROUPS, call, body)
 
 
 @router.get("/Groups")
-def scim_list_groups(
-    request: Request,
-    uow: Uow,
-    principal: CurrentPrincipal,
-    filter: Filter = None,
-    start_index: StartIndex = None,
-    count: Count = None,
-    attributes: Attributes = None,
-    excluded_attributes: Excluded = None,
-) -> Response:
-    wanted = _filter(filter, GROUP_FILTERS, GROUP_SCHEMA)
-    shown = _shown(Group, attributes, excluded_attributes)
-    offset, limit, first = _paging(start_index, count)
-    page = scim.list_groups(
-        uow, account_id=principal.account_id, offset=offset, limit=limit, **wanted
-    )
-    base = _base_url(request)
-    listed = ListResponse[Group](
-        total_results=page.total,
-        start_index=first,
-        items_per_page=len(page.items),
-        resources=[group_resource(g, base) for g in page.items] or None,
-    )
-    return _answer(_dump(listed, Context.SEARCH_RESPONSE, shown))
+def scim_list_groups(call: Call, query: ListQuery) -> Response:
+    return _list(GROUPS, call, query)
 
 
 @router.get("/Groups/{group_id}")
-def scim_get_group(
-    group_id: str,
-    request: Request,
-    uow: Uow,
-    principal: CurrentPrincipal,
-    attributes: Attributes = None,
-    excluded_attributes: Excluded = None,
-) -> Response:
-    shown = _shown(Group, attributes, excluded_attributes)
-    found = scim.get_group(uow, account_id=principal.account_id, group_id=group_id)
-    return _answer(
-        _dump(group_resource(found, _base_url(request)), Context.RESOURCE_QUERY_RESPONSE, shown)
-    )
-
-
-def _change_group(
-    request: Request,
-    uow: Uow,
-    now: Now,
-    principal: Any,
-    group_id: str,
-    change: Callable[[WorkspaceMembers], GroupState],
-    context: Context,
-) -> Response:
-    account_id, actor = _actor(principal)
-    changed = scim.change_group(
-        uow, account_id=account_id, group_id=group_id, at=now, actor=actor, change=change
-    )
-    return _answer(_dump(group_resource(changed, _base_url(request)), context))
+def scim_get_group(group_id: str, call: Call, shown: ShownAttributes) -> Response:
+    return _get(GROUPS, call, group_id, shown)
 
 
 @router.put("/Groups/{group_id}")
-def scim_replace_group(
-    group_id: str, request: Request, body: Body, uow: Uow, now: Now, principal: CurrentPrincipal
-) -> Response:
-    resource = _read(Group, body, "Groups", Context.RESOURCE_REPLACEMENT_REQUEST)
-    return _change_group(
-        request,
-        uow,
-        now,
-        principal,
-        group_id,
-        lambda _: group_state(resource),
-        Context.RESOURCE_REPLACEMENT_RESPONSE,
-    )
+def scim_replace_group(group_id: str, body: Body, call: Call) -> Response:
+    return _replace(GROUPS, call, group_id, body)
 
 
 @router.patch("/Groups/{group_id}")
-def scim_patch_group(
-    group_id: str, request: Request, body: Body, uow: Uow, now: Now, principal: CurrentPrincipal
-) -> Response:
+def scim_patch_group(group_id: str, body: Body, call: Call) -> Response:
     """Members added and removed as Entra ID and Okta send them (``members`` add,
     ``members[value eq "…"]`` remove, a remove listing its values), all or
     nothing under the seat policies."""
-    operations = _read_patch(Group, body)
-    base = _base_url(request)
-
-    def patch(current: WorkspaceMembers) -> GroupState:
-        resource = group_resource(current, base)
-        operations.patch(resource, scim_policy=POLICY)
-        return group_state(resource)
-
-    return _change_group(
-        request, uow, now, principal, group_id, patch, Context.RESOURCE_PATCH_RESPONSE
-    )
+    return _patch(GROUPS, call, group_id, body)
 
 
 @router.delete("/Groups/{group_id}", status_code=204)
-def scim_delete_group(group_id: str, uow: Uow, now: Now, principal: CurrentPrincipal) -> Response:
+def scim_delete_group(group_id: str, call: Call) -> Response:
     """Its members leave the workspace; those left in no workspace release their seats."""
-    account_id, actor = _actor(principal)
-    scim.delete_group(uow, account_id=account_id, group_id=group_id, at=now, actor=actor)
-    return Response(status_code=204)
+    return _delete(GROUPS, call, group_id)
