@@ -14,19 +14,8 @@ from seatledger.entrypoints.api.schemas import (
     Page,
 )
 from seatledger.services import operator_keys
-from seatledger.services.operator_keys import OperatorKey
 
 router = APIRouter(prefix="/v1", tags=["operator keys"])
-
-
-def _public(key: OperatorKey) -> OperatorKeyPublic:
-    return OperatorKeyPublic(
-        id=key.id,
-        name=key.name,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-        revoked_at=key.revoked_at,
-    )
 
 
 @router.post(
@@ -36,16 +25,18 @@ def create_operator_key(
     body: OperatorKeyCreate, uow: Uow, now: Now, _: CurrentPrincipal
 ) -> OperatorKeyCreated:
     key = operator_keys.create_operator_key(uow, name=body.name, at=now)
-    return OperatorKeyCreated(**_public(key).model_dump(), key=key.key)
+    return OperatorKeyCreated.model_validate(key, from_attributes=True)
 
 
 @router.get("/operator-keys", response_model=Page[OperatorKeyPublic])
 def list_operator_keys(uow: Uow, page: Paging, _: CurrentPrincipal) -> dict:  # type: ignore[type-arg]
     keys = operator_keys.list_operator_keys(uow, limit=page.limit + 1, after=page.after)
-    return page.respond([_public(k) for k in keys], [k.id for k in keys])
+    public = [OperatorKeyPublic.model_validate(k, from_attributes=True) for k in keys]
+    return page.respond(public, [k.id for k in keys])
 
 
 @router.delete("/operator-keys/{key_id}", response_model=OperatorKeyPublic)
 def revoke_operator_key(key_id: str, uow: Uow, now: Now, _: CurrentPrincipal) -> OperatorKeyPublic:
     """The key is 401 from the next request on, in every server process."""
-    return _public(operator_keys.revoke_operator_key(uow, key_id=key_id, at=now))
+    revoked = operator_keys.revoke_operator_key(uow, key_id=key_id, at=now)
+    return OperatorKeyPublic.model_validate(revoked, from_attributes=True)

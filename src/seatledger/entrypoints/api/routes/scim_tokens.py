@@ -15,20 +15,8 @@ from seatledger.entrypoints.api.schemas import (
     ScimTokenPublic,
 )
 from seatledger.services import scim
-from seatledger.services.scim import ScimToken
 
 router = APIRouter(prefix="/v1", tags=["scim tokens"])
-
-
-def _public(token: ScimToken) -> ScimTokenPublic:
-    return ScimTokenPublic(
-        id=token.id,
-        name=token.name,
-        created_at=token.created_at,
-        created_by=token.created_by,
-        last_used_at=token.last_used_at,
-        revoked_at=token.revoked_at,
-    )
 
 
 @router.post(
@@ -43,7 +31,7 @@ def issue_scim_token(
     issued = scim.issue_scim_token(
         uow, account_id=account_id, at=now, created_by=principal.actor, name=body.name
     )
-    return ScimTokenCreated(**_public(issued).model_dump(), token=issued.token)
+    return ScimTokenCreated.model_validate(issued, from_attributes=True)
 
 
 @router.get("/accounts/{account_id}/scim-tokens", response_model=Page[ScimTokenPublic])
@@ -51,7 +39,8 @@ def list_scim_tokens(account_id: str, uow: Uow, page: Paging, _: CurrentPrincipa
     tokens = scim.list_scim_tokens(
         uow, account_id=account_id, limit=page.limit + 1, after=page.after
     )
-    return page.respond([_public(t) for t in tokens], [t.id for t in tokens])
+    public = [ScimTokenPublic.model_validate(t, from_attributes=True) for t in tokens]
+    return page.respond(public, [t.id for t in tokens])
 
 
 @router.delete("/accounts/{account_id}/scim-tokens/{token_id}", response_model=ScimTokenPublic)
@@ -59,4 +48,5 @@ def revoke_scim_token(
     account_id: str, token_id: str, uow: Uow, now: Now, _: CurrentPrincipal
 ) -> ScimTokenPublic:
     """The token is refused (401) from the next request on, in every server process."""
-    return _public(scim.revoke_scim_token(uow, account_id=account_id, token_id=token_id, at=now))
+    revoked = scim.revoke_scim_token(uow, account_id=account_id, token_id=token_id, at=now)
+    return ScimTokenPublic.model_validate(revoked, from_attributes=True)
