@@ -253,7 +253,11 @@ def generate(admin_url: str, n_accounts: int) -> str:
             )
         conn.commit()
         conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")
+        # NOTE: only the tables copied into: the documents' tables stay never
+        # analyzed, as on a fresh installation. Analyzed while empty, a worker's
+        # cached plans would scan them whole for every line (a cliff that only
+        # autovacuum's next ANALYZE ends; docs/scaling.md).
+        conn.execute(f"VACUUM ANALYZE {', '.join(TABLES)}")
     log(f"{name}: made in {time.perf_counter() - started:.0f} s")
     return url
 
@@ -444,10 +448,13 @@ def measure_once(run: Run) -> list[Figure]:
     if os.environ.get("SEATLEDGER_BENCH_SCALE_ACCOUNTS"):  # a smaller book, to try it
         scales = [int(os.environ["SEATLEDGER_BENCH_SCALE_ACCOUNTS"])]
     found: dict[int, dict[int, dict[str, Any]]] = {}
+    figures_first: list[Figure] = []
     for n in scales:
         book = generate(run.postgres_url, n)
+        if n == scales[0]:
+            figures_first = single_database_limits(book)
         found[n] = {w: billed_by_workers(run, book, w, f"{n / 1000:g}k") for w in WORKER_COUNTS}
-    figures: list[Figure] = []
+    figures: list[Figure] = list(figures_first)
     for n, by_workers in found.items():
         label = f"{n / 1000:g}k"
         for w, r in by_workers.items():
@@ -491,3 +498,103 @@ def measure_once(run: Run) -> list[Figure]:
             )
         )
     return figures
+
+
+# ------------------------------------------- what limits one PostgreSQL (docs/scaling.md)
+
+
+def commits_per_second(url: str, *, synchronous: bool, n: int = 400) -> float:
+    """One-row INSERT + COMMIT transactions of one connection, one after another:
+    with synchronous_commit on, each waits for its WAL flush (fsync)."""
+    import psycopg
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        conn.execute("CREATE TEMP TABLE bench_commits (n int)")
+        conn.execute(f"SET synchronous_commit = {'on' if synchronous else 'off'}")
+        conn.commit()
+        started = time.perf_counter()
+        for k in range(n):
+            conn.execute("INSERT INTO bench_commits VALUES (%s)", (k,))
+            conn.commit()
+        return n / (time.perf_counter() - started)
+
+
+def statements_of_a_batch(book_url: str) -> dict[str, Any]:
+    """One batch of the book billed in this process on a fresh copy, its
+    statements counted by what they touch: the batch's own accounts' rows (which
+    a Citus cluster keeps on the accounts' shard) or rows of the installation
+    (number sequences, the run's row, its batch row, the job queue)."""
+    from sqlalchemy import event
+
+    from seatledger.adapters.db.engine import make_engine
+    from seatledger.services import billing
+    from seatledger.services.unit_of_work import UnitOfWork
+
+    book = make_url(book_url)
+    name = f"{book.database}_statements"
+    admin = create_engine(
+        book.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{book.database}"'))
+    engine = make_engine(book.set(database=name).render_as_string(hide_password=False))
+    kinds: Counter[str] = Counter()
+    installation = ("number_sequences", "billing_runs", "billing_run_batches", "procrastinate")
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sql = " ".join(statement.split()).lower()
+        if sql.startswith(("savepoint", "release savepoint", "rollback to")):
+            kinds["savepoint"] += 1
+        elif any(f" {table}" in sql for table in installation) or "pg_advisory" in sql:
+            kinds["installation-wide"] += 1
+        else:
+            kinds["the batch's accounts"] += 1
+
+    try:
+        uow = lambda: UnitOfWork(engine)  # noqa: E731
+        run, work = billing.start_run(uow(), as_of=AS_OF, now=NOW, queue=False)
+        event.listen(engine, "before_cursor_execute", count)
+        started = time.perf_counter()
+        billing.bill_batch(uow, work[0], at=NOW)
+        seconds = time.perf_counter() - started
+        event.remove(engine, "before_cursor_execute", count)
+        return {
+            "accounts": len(work[0].account_ids),
+            "seconds": round(seconds, 2),
+            **dict(kinds),
+        }
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def single_database_limits(book_url: str) -> list[Figure]:
+    on = commits_per_second(book_url, synchronous=True)
+    off = commits_per_second(book_url, synchronous=False)
+    batch = statements_of_a_batch(book_url)
+    log(f"commits/s: {on:.0f} (synchronous_commit on) vs {off:.0f} (off); one batch: {batch}")
+    return [
+        Figure(
+            id="billing-scale-fsync",
+            name="one-row commits/s, synchronous_commit on (an fsync each)",
+            value=round(on, 1),
+            unit="/s",
+            baseline_name="synchronous_commit off",
+            baseline_value=round(off, 1),
+            goal=Goal(">=", 0.0),  # a fact about the machine, for docs/scaling.md
+        ),
+        Figure(
+            id="billing-scale-batch-statements",
+            name=f"statements of one {batch['accounts']}-account batch touching installation rows",
+            value=batch.get("installation-wide", 0),
+            unit="",
+            baseline_name="all its statements",
+            baseline_value=sum(v for k, v in batch.items() if k not in ("accounts", "seconds")),
+            goal=Goal("<=", 0.05),
+            details=batch,
+        ),
+    ]
