@@ -3,15 +3,14 @@
 from seatledger.adapters.db.repositories.accounts import (
     Accounts,
     Contracts,
-    OperatorKeys,
     Profiles,
     Workspaces,
 )
 from seatledger.adapters.db.repositories.audit import AuditLog
 from seatledger.adapters.db.repositories.billing import BillingMarkers, BillingStates, Invoices
 from seatledger.adapters.db.repositories.billing_runs import BillingJobs, BillingRuns
+from seatledger.adapters.db.repositories.credentials import OperatorKeys, ScimTokens
 from seatledger.adapters.db.repositories.documents import InvoicePdfs
-from seatledger.adapters.db.repositories.scim_tokens import ScimTokens
 from seatledger.adapters.db.repositories.seats import Ledger, Pools, SeatRequests, Seats
 from seatledger.adapters.db.repositories.settings import Settings
 from seatledger.adapters.db.repositories.tokens import TokenHolder, UserTokens
