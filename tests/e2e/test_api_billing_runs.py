@@ -19,6 +19,7 @@ from tests.services.test_billing_runs import (  # noqa: F401 (fixtures)
     workers,
 )
 
+from seatledger.services import billing
 from seatledger.services.unit_of_work import UnitOfWork
 
 
@@ -112,3 +113,60 @@ def test_post_answers_202_and_the_workers_finish_the_run(uow_factory, queue, wor
         server.should_exit = True
         thread.join(10)
     assert_exactly_once_and_gapless(queue, ids)
+
+
+def test_serve_runs_a_billing_worker_beside_the_api(uow_factory, queue):  # noqa: F811
+    """``seatledger serve`` on PostgreSQL: a worker registers beside the API, and a
+    run started over HTTP goes to the queue and is billed by it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = "opk-serve-billing-worker"
+    env = {
+        **os.environ,
+        "SEATLEDGER_DATABASE_URL": queue.url.render_as_string(hide_password=False),
+        "SEATLEDGER_OPERATOR_KEY": key,
+        "SEATLEDGER_WORKER_HEARTBEAT": "0.3",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "seatledger.entrypoints.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if client.get("/v1/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        with queue.connect() as conn:
+            while not conn.exec_driver_sql("SELECT count(*) FROM procrastinate_workers").scalar():
+                assert time.monotonic() < deadline, "no billing worker beside the API"
+                time.sleep(0.1)
+                conn.rollback()
+        ids = real_accounts(uow_factory, 3)
+        # a worker alive: the run's batches go to the queue (billing_runs.start)
+        assert billing.queue_available(UnitOfWork(queue), heartbeat_within=30)
+        run = client.post("/v1/billing-runs", json={"as_of": "2026-04-01", "wait": 30}).json()
+        assert run["status"] == "done" and run["invoices_issued"] == PER_ACCOUNT * len(ids)
+        with queue.connect() as conn:  # its job done, and deleted
+            assert conn.exec_driver_sql("SELECT count(*) FROM procrastinate_jobs").scalar() == 0
+        assert_exactly_once_and_gapless(queue, ids)
+    finally:
+        server.terminate()
+        server.wait(60)
