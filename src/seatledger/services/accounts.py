@@ -474,23 +474,33 @@ def create_workspace(
     uow: UnitOfWork, *, account_id: str, name: str, at: datetime, external_id: str | None = None
 ) -> Workspace:
     """``external_id``: the identity provider's id for it (a SCIM Group)."""
+    with uow:
+        account = uow.lock_account(account_id)
+        workspace = create_workspace_step(uow, account, name=name, at=at, external_id=external_id)
+        uow.commit()
+    return workspace
+
+
+def create_workspace_step(
+    uow: UnitOfWork, account: Account, *, name: str, at: datetime, external_id: str | None = None
+) -> Workspace:
+    """``create_workspace`` inside an open unit of work, after the account lock
+    (services/scim.py composes it); never commits."""
     workspace = Workspace(
         new_id("wsp"),
-        account_id,
+        account.id,
         check_display_name(name, field="name"),
         external_id=check_external_id(external_id),
     )
-    with uow:
-        at = uow.lock_account(account_id).time_at(at)
-        uow.workspaces.add(workspace, at=at)
-        uow.record(
-            "workspace.created",
-            subject=f"workspace:{workspace.id}",
-            account_id=account_id,
-            at=at,
-            after=workspace,
-        )
-        uow.commit()
+    at = account.time_at(at)
+    uow.workspaces.add(workspace, at=at)
+    uow.record(
+        "workspace.created",
+        subject=f"workspace:{workspace.id}",
+        account_id=account.id,
+        at=at,
+        after=workspace,
+    )
     return workspace
 
 

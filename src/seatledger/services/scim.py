@@ -1,10 +1,12 @@
 """Use cases: SCIM provisioning (RFC 7643/7644) by an identity provider.
 
 A SCIM token (one account's, stored hashed) lets an identity provider manage that
-account's users and groups. Every change goes through the user and workspace use
-cases (services/users.py, services/workspaces.py), joined into one transaction
-per SCIM request, so the seat policies, the administrator rule and the audit log
-apply as to any other caller (PRODUCT.md §7):
+account's users and groups. A SCIM request is one use case: it enters the unit
+of work once, locks the account, runs the steps of the user and workspace use
+cases (``*_step`` in services/users.py, services/accounts.py and
+services/workspaces.py) and commits once, so the seat policies, the administrator
+rule and the audit log apply as to any other caller, and a refused step undoes
+the steps before it (PRODUCT.md §7):
 
 - a SCIM User is a user of the account, member of the default workspace with the
   default profile when created; ``active`` is its status;
@@ -186,10 +188,10 @@ def create_user(
     """Under the pools' policies as any create: a full ``block`` pool refuses it,
     a full ``inactive_when_full`` pool saves it inactive."""
     with uow:
-        uow.lock_account(account_id)
-        created = users.create_user(
+        account = uow.lock_account(account_id)
+        created = users.create_user_step(
             uow,
-            account_id=account_id,
+            account,
             email=state.email,
             first_name=state.first_name,
             last_name=state.last_name,
@@ -247,7 +249,7 @@ def change_user(
     PATCH), read under the account's lock: concurrent changes apply one after
     the other, each in full or not at all."""
     with uow:
-        uow.lock_account(account_id)
+        account = uow.lock_account(account_id)
         current = _scim_user(uow, account_id, user_id)
         wanted = change(current)
         user = current.user
@@ -260,13 +262,13 @@ def change_user(
             "listed_emails": wanted.listed_emails,
         }
         changed = {name: v for name, v in given.items() if v != getattr(user, name)}
-        ids = {"account_id": account_id, "user_id": user_id, "at": at, "actor": actor}
+        ids = {"user_id": user_id, "at": at, "actor": actor}
         if changed:
-            users.update_user(uow, **ids, **changed)
+            users.update_user_step(uow, account, **ids, **changed)
         if wanted.active and user.status != ACTIVE:
-            users.activate_user(uow, **ids)
+            users.activate_user_step(uow, account, **ids)
         elif not wanted.active and user.status == ACTIVE:
-            users.deactivate_user(uow, **ids, by_identity_provider=True)
+            users.deactivate_user_step(uow, account, **ids, by_identity_provider=True)
         result = _scim_user(uow, account_id, user_id)
         uow.commit()
     return result
@@ -278,11 +280,11 @@ def delete_user(
     """The user is deleted (it stays in the ledger); an owner or admin loses the
     role with it, except the last one."""
     with uow:
-        uow.lock_account(account_id)
+        account = uow.lock_account(account_id)
         _scim_user(uow, account_id, user_id)
-        users.delete_user(
+        users.delete_user_step(
             uow,
-            account_id=account_id,
+            account,
             user_id=user_id,
             at=at,
             actor=actor,
@@ -316,22 +318,17 @@ def create_group(
 ) -> WorkspaceMembers:
     """A new workspace with these members, all or nothing under the seat policies."""
     with uow:
-        uow.lock_account(account_id)
-        workspace = accounts.create_workspace(
-            uow, account_id=account_id, name=state.name, external_id=state.external_id, at=at
+        account = uow.lock_account(account_id)
+        workspace = accounts.create_workspace_step(
+            uow, account, name=state.name, external_id=state.external_id, at=at
         )
+        created = WorkspaceMembers(workspace, [])
         if state.member_ids:
-            workspaces.update_workspace(
-                uow,
-                account_id=account_id,
-                workspace_id=workspace.id,
-                at=at,
-                actor=actor,
-                member_ids=list(state.member_ids),
+            created = workspaces.update_workspace_step(
+                uow, account, created, at=at, actor=actor, member_ids=list(state.member_ids)
             )
-        result = _group(uow, account_id, workspace.id)
         uow.commit()
-    return result
+    return created
 
 
 def get_group(uow: UnitOfWork, *, account_id: str, group_id: str) -> WorkspaceMembers:
@@ -372,7 +369,7 @@ def change_group(
     PATCH), read under the account's lock; members join and leave all or
     nothing under the seat policies."""
     with uow:
-        uow.lock_account(account_id)
+        account = uow.lock_account(account_id)
         current = _group(uow, account_id, group_id)
         wanted = change(current)
         workspace: Workspace = current.workspace
@@ -383,11 +380,11 @@ def change_group(
             changed["external_id"] = wanted.external_id
         if sorted(set(wanted.member_ids)) != current.member_ids:
             changed["member_ids"] = list(wanted.member_ids)
+        result = current
         if changed:
-            workspaces.update_workspace(
-                uow, account_id=account_id, workspace_id=group_id, at=at, actor=actor, **changed
+            result = workspaces.update_workspace_step(
+                uow, account, current, at=at, actor=actor, **changed
             )
-        result = _group(uow, account_id, group_id)
         uow.commit()
     return result
 
@@ -398,9 +395,7 @@ def delete_group(
     """Its members leave the workspace; those left in no workspace release their
     seats."""
     with uow:
-        uow.lock_account(account_id)
-        _group(uow, account_id, group_id)
-        workspaces.delete_workspace(
-            uow, account_id=account_id, workspace_id=group_id, at=at, actor=actor
-        )
+        account = uow.lock_account(account_id)
+        current = _group(uow, account_id, group_id)
+        workspaces.delete_workspace_step(uow, account, current, at=at, actor=actor)
         uow.commit()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
+from seatledger.domain.accounts import Profile
 from seatledger.domain.contracts import check_seats_may_be_taken
 from seatledger.domain.ledger import (
     CAPACITY_CHANGED,
@@ -34,11 +35,20 @@ from seatledger.domain.users import INACTIVE, User
 from seatledger.services.unit_of_work import UnitOfWork
 
 
-def wanted_modules(uow: UnitOfWork, user: User, pools: dict[str, Pool]) -> set[str]:
-    """§1: seats in the pools its profile grants, when active and in a workspace."""
+def wanted_modules(
+    uow: UnitOfWork,
+    user: User,
+    pools: dict[str, Pool],
+    profiles: dict[str, Profile] | None = None,
+) -> set[str]:
+    """§1: seats in the pools its profile grants, when active and in a workspace.
+    ``profiles``: the account's profiles by id, when the caller read them."""
     if not user.needs_seats or user.profile_id is None:
         return set()
-    profile = uow.profiles.get(user.account_id, user.profile_id)
+    if profiles is not None:
+        profile = profiles.get(user.profile_id)
+    else:
+        profile = uow.profiles.get(user.account_id, user.profile_id)
     if profile is None:
         return set()
     return profile.grants(set(pools))

@@ -57,9 +57,9 @@ class UnitOfWork:
     change the use case records (``record``); the commit writes the recorded
     changes to the audit log and the webhook outbox in the same transaction.
 
-    A use case called inside another's ``with uow:`` (services/scim.py composes
-    the user use cases so) joins that transaction: its ``with`` and ``commit`` do
-    nothing, the outermost use case commits, or rolls back everything."""
+    A use case that composes others' work calls their steps (``*_step``, which
+    run inside an open unit of work and never commit), never the use cases: a
+    unit of work is entered once."""
 
     conn: Connection
 
@@ -79,12 +79,10 @@ class UnitOfWork:
         self.idempotency = idempotency
         self.actor = actor
         self.request_id = request_id
-        self._depth = 0  # how many use cases are inside this transaction
 
     def __enter__(self) -> UnitOfWork:
-        self._depth += 1
-        if self._depth > 1:
-            return self
+        if getattr(self, "_tx", None) is not None and self._tx.is_active:
+            raise RuntimeError("a unit of work is entered once: call the use case's step")
         self.conn = self.engine.connect()
         if self.snapshot and self.conn.dialect.name == "postgresql":
             self.conn = self.conn.execution_options(isolation_level="REPEATABLE READ")
@@ -128,9 +126,6 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._depth -= 1
-        if self._depth:
-            return
         try:
             if self._tx.is_active:
                 self._tx.rollback()
@@ -284,10 +279,7 @@ class UnitOfWork:
         """Writes the recorded changes to the audit log, then commits. With an
         idempotency key not claimed yet, claims it first: if another request's
         transaction claimed it, nothing of this one is kept and
-        IdempotencyKeyTaken is raised (that request's answer is this one's).
-        Inside another use case's transaction: nothing yet (that one commits)."""
-        if self._depth > 1:
-            return
+        IdempotencyKeyTaken is raised (that request's answer is this one's)."""
         # What this commit may change: the accounts it locked, the chains it writes.
         changed = {change.chain for change in self._changes} | self.accounts_locked.keys()
         self.store_documents()

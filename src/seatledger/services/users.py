@@ -1,4 +1,10 @@
-"""Use cases: users and invitations, every one through the seat policies."""
+"""Use cases: users and invitations, every one through the seat policies.
+
+A use case enters the unit of work, locks the account, does its work and commits.
+The ``*_step`` functions are the work of the user use cases that other use cases
+compose (services/scim.py, services/workspaces.py): each runs inside an open unit
+of work, after the account lock, and never commits; ``create_user`` is
+``create_user_step`` between the lock and the commit, and so on."""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from seatledger.domain.accounts import Account
 from seatledger.domain.contracts import check_seats_may_be_taken
 from seatledger.domain.errors import (
     Conflict,
@@ -175,6 +182,53 @@ def create_user(
     """``by_owner``: the caller is an owner or an operator (only they create owners).
     ``external_id`` and ``listed_emails``: what an identity provider knows the
     user by (SCIM ``externalId`` and ``emails``)."""
+    with uow:
+        account = uow.lock_account(account_id)
+        result = create_user_step(
+            uow,
+            account,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            at=at,
+            actor=actor,
+            role=role,
+            department=department,
+            profile_id=profile_id,
+            workspace_ids=workspace_ids,
+            valid_to=valid_to,
+            active=active,
+            add_license=add_license,
+            by_owner=by_owner,
+            external_id=external_id,
+            listed_emails=listed_emails,
+        )
+        uow.commit()
+    return result
+
+
+def create_user_step(
+    uow: UnitOfWork,
+    account: Account,
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    at: datetime,
+    actor: str,
+    role: str = MEMBER,
+    department: str | None = None,
+    profile_id: str | None = None,
+    workspace_ids: list[str] | None = None,
+    valid_to: Any = None,
+    active: bool = True,
+    add_license: bool = False,
+    by_owner: bool = True,
+    external_id: str | None = None,
+    listed_emails: tuple[ListedEmail, ...] = (),
+) -> UserResult:
+    """``create_user`` inside an open unit of work, after the account lock (a use
+    case that composes users' changes, services/scim.py); never commits."""
     email, key = normalize_email(email)
     external_id = check_external_id(external_id)
     listed_emails = check_listed_emails(listed_emails)
@@ -184,45 +238,42 @@ def create_user(
     check_owner_granted_by_owner(None, role, by_owner=by_owner)
     department = check_display_name(department, field="department") if department else None
     valid_to_date = _check_valid_to(valid_to)
-    with uow:
-        at = uow.lock_account(account_id).time_at(at)
-        if uow.users.email_taken(account_id, key):
-            raise DuplicateEmail(f"a user with email {email} already exists", field="email")
-        workspaces = (
-            _check_workspaces(uow, account_id, workspace_ids)
-            if workspace_ids is not None
-            else [uow.workspaces.default_id(account_id)]
-        )
-        user = User(
-            id=new_id("usr"),
-            account_id=account_id,
-            email=email,
-            first_name=first_name,
-            last_name=last_name,
-            role=role,
-            status=ACTIVE if active else INACTIVE,
-            department=department,
-            profile_id=_check_profile(uow, account_id, profile_id),
-            workspace_ids=workspaces,
-            valid_to=valid_to_date,
-            created_at=at,
-            external_id=external_id,
-            listed_emails=listed_emails,
-        )
-        setup_token = new_token("setup")
-        uow.users.add(user, at=at, setup_token_hash=hash_token(setup_token))
-        change = sync_seats(
-            uow, user=user, operation="create", at=at, actor=actor, add_license=add_license
-        )
-        issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
-        if user.status != ACTIVE:
-            uow.users.save(user, at=at)
-        # NOTE: a user's entry follows its seats' entries: its ``after`` is the user
-        # as saved (a create may land inactive).
-        _record_user(uow, "user.created", user, at=at, actor=actor, before=None)
-        result = _result(uow, user, change, setup_token)
-        uow.commit()
-    return result
+    at = account.time_at(at)
+    if uow.users.email_taken(account.id, key):
+        raise DuplicateEmail(f"a user with email {email} already exists", field="email")
+    workspaces = (
+        _check_workspaces(uow, account.id, workspace_ids)
+        if workspace_ids is not None
+        else [uow.workspaces.default_id(account.id)]
+    )
+    user = User(
+        id=new_id("usr"),
+        account_id=account.id,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        status=ACTIVE if active else INACTIVE,
+        department=department,
+        profile_id=_check_profile(uow, account.id, profile_id),
+        workspace_ids=workspaces,
+        valid_to=valid_to_date,
+        created_at=at,
+        external_id=external_id,
+        listed_emails=listed_emails,
+    )
+    setup_token = new_token("setup")
+    uow.users.add(user, at=at, setup_token_hash=hash_token(setup_token))
+    change = sync_seats(
+        uow, user=user, operation="create", at=at, actor=actor, add_license=add_license
+    )
+    issue_charges(uow, account, change.purchases)
+    if user.status != ACTIVE:
+        uow.users.save(user, at=at)
+    # NOTE: a user's entry follows its seats' entries: its ``after`` is the user
+    # as saved (a create may land inactive).
+    _record_user(uow, "user.created", user, at=at, actor=actor, before=None)
+    return _result(uow, user, change, setup_token)
 
 
 def get_user(uow: UnitOfWork, *, account_id: str, user_id: str) -> UserResult:
@@ -295,52 +346,132 @@ def update_user(
     owner's role or make an owner). ``email``: another address, not another
     live user's."""
     with uow:
-        at = uow.lock_account(account_id).time_at(at)
-        user = _load_user(uow, account_id, user_id)
-        if user.status == DELETED:
-            raise Conflict(f"user {user_id} is deleted", field="status")
-        before = _as_now(user)
-        if email is not UNSET:
-            user.email, key = normalize_email(email)
-            if uow.users.email_taken(account_id, key, except_id=user.id):
-                raise DuplicateEmail(
-                    f"a user with email {user.email} already exists", field="email"
-                )
-        if external_id is not UNSET:
-            user.external_id = check_external_id(external_id)
-        if listed_emails is not UNSET:
-            user.listed_emails = check_listed_emails(listed_emails)
-        if first_name is not UNSET:
-            user.first_name = check_person_name(first_name, field="first_name")
-        if last_name is not UNSET:
-            user.last_name = check_person_name(last_name, field="last_name")
-        if department is not UNSET:
-            user.department = (
-                check_display_name(department, field="department") if department else None
-            )
-        if valid_to is not UNSET:
-            user.valid_to = _check_valid_to(valid_to)
-        if role is not UNSET and role != user.role:
-            check_owner_granted_by_owner(user.role, role, by_owner=by_owner)
-            check_role_change(
-                user, role, active_privileged=uow.users.count_active_privileged(account_id)
-            )
-            user.role = role
-        if profile_id is not UNSET:
-            user.profile_id = _check_profile(uow, account_id, profile_id)
-        if workspace_ids is not UNSET:
-            user.workspace_ids = _check_workspaces(uow, account_id, workspace_ids)
-            uow.users.set_workspaces(user.id, user.workspace_ids)
-        change = sync_seats(
-            uow, user=user, operation="update", at=at, actor=actor, add_license=add_license
+        account = uow.lock_account(account_id)
+        result = update_user_step(
+            uow,
+            account,
+            user_id=user_id,
+            at=at,
+            actor=actor,
+            role=role,
+            profile_id=profile_id,
+            workspace_ids=workspace_ids,
+            valid_to=valid_to,
+            first_name=first_name,
+            last_name=last_name,
+            department=department,
+            add_license=add_license,
+            by_owner=by_owner,
+            email=email,
+            external_id=external_id,
+            listed_emails=listed_emails,
         )
-        issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
-        uow.users.save(user, at=at)
-        if user != before:
-            _record_user(uow, "user.updated", user, at=at, actor=actor, before=before)
-        result = _result(uow, user, change)
         uow.commit()
     return result
+
+
+def update_user_step(
+    uow: UnitOfWork,
+    account: Account,
+    *,
+    user_id: str,
+    at: datetime,
+    actor: str,
+    role: Any = UNSET,
+    profile_id: Any = UNSET,
+    workspace_ids: Any = UNSET,
+    valid_to: Any = UNSET,
+    first_name: Any = UNSET,
+    last_name: Any = UNSET,
+    department: Any = UNSET,
+    add_license: bool = False,
+    by_owner: bool = True,
+    email: Any = UNSET,
+    external_id: Any = UNSET,
+    listed_emails: Any = UNSET,
+) -> UserResult:
+    """``update_user`` inside an open unit of work, after the account lock (a use
+    case that composes users' changes, services/scim.py); never commits."""
+    at = account.time_at(at)
+    user = _load_user(uow, account.id, user_id)
+    if user.status == DELETED:
+        raise Conflict(f"user {user_id} is deleted", field="status")
+    before = _as_now(user)
+    if email is not UNSET:
+        user.email, key = normalize_email(email)
+        if uow.users.email_taken(account.id, key, except_id=user.id):
+            raise DuplicateEmail(f"a user with email {user.email} already exists", field="email")
+    if external_id is not UNSET:
+        user.external_id = check_external_id(external_id)
+    if listed_emails is not UNSET:
+        user.listed_emails = check_listed_emails(listed_emails)
+    if first_name is not UNSET:
+        user.first_name = check_person_name(first_name, field="first_name")
+    if last_name is not UNSET:
+        user.last_name = check_person_name(last_name, field="last_name")
+    if department is not UNSET:
+        user.department = check_display_name(department, field="department") if department else None
+    if valid_to is not UNSET:
+        user.valid_to = _check_valid_to(valid_to)
+    if role is not UNSET and role != user.role:
+        check_owner_granted_by_owner(user.role, role, by_owner=by_owner)
+        check_role_change(
+            user, role, active_privileged=uow.users.count_active_privileged(account.id)
+        )
+        user.role = role
+    if profile_id is not UNSET:
+        user.profile_id = _check_profile(uow, account.id, profile_id)
+    if workspace_ids is not UNSET:
+        user.workspace_ids = _check_workspaces(uow, account.id, workspace_ids)
+        uow.users.set_workspaces(user.id, user.workspace_ids)
+    change = sync_seats(
+        uow, user=user, operation="update", at=at, actor=actor, add_license=add_license
+    )
+    issue_charges(uow, account, change.purchases)
+    uow.users.save(user, at=at)
+    if user != before:
+        _record_user(uow, "user.updated", user, at=at, actor=actor, before=before)
+    return _result(uow, user, change)
+
+
+def join_or_leave_workspace_step(
+    uow: UnitOfWork,
+    account: Account,
+    *,
+    workspace_id: str,
+    joining: list[User],
+    leaving: list[User],
+    at: datetime,
+    actor: str,
+) -> None:
+    """Inside an open unit of work, after the account lock; never commits. The
+    users ``joining`` (live users of the account, not in the workspace) join it
+    and those ``leaving`` (its members) leave it, in that order, each as
+    ``update_user`` with its workspaces would change it: a ``user.updated`` entry,
+    the seats it should hold afterwards taken under the policies (a first
+    workspace joined) or released (the last one left).
+
+    Whatever the number of users: their seats, the pools and the profiles are
+    read once, the memberships written in one statement each way and the users
+    saved in one. Only a user whose seats change goes through ``sync_seats``,
+    which costs a few statements for each such user."""
+    at = account.time_at(at)
+    moving = [*joining, *leaving]
+    held = uow.seats.held_by_users([user.id for user in moving])
+    pools = uow.pools.live(account.id)
+    profiles = {profile.id: profile for profile in uow.profiles.list(account.id)}
+    for user in moving:
+        before = _as_now(user)
+        user.workspace_ids = sorted(set(user.workspace_ids) ^ {workspace_id})
+        # NOTE: what sync_seats would change; as pools are only taken from, not
+        # added or retired, here, the modules a user wants stay as read.
+        if wanted_modules(uow, user, pools, profiles) != set(held[user.id]):
+            change = sync_seats(uow, user=user, operation="update", at=at, actor=actor)
+            issue_charges(uow, account, change.purchases)
+        _record_user(uow, "user.updated", user, at=at, actor=actor, before=before)
+    uow.workspaces.add_members(workspace_id, [user.id for user in joining])
+    uow.workspaces.remove_members(workspace_id, [user.id for user in leaving])
+    uow.users.save_all(moving, at=at)
 
 
 def activate_user(
@@ -353,22 +484,44 @@ def activate_user(
     add_license: bool = False,
 ) -> UserResult:
     with uow:
-        at = uow.lock_account(account_id).time_at(at)
-        user = _load_user(uow, account_id, user_id)
-        check_transition(user, ACTIVE)
-        change = None
-        if user.status != ACTIVE:
-            before = _as_now(user)
-            user.status = ACTIVE
-            change = sync_seats(
-                uow, user=user, operation="activate", at=at, actor=actor, add_license=add_license
-            )
-            issue_charges(uow, uow.accounts_locked[account_id], change.purchases)
-            uow.users.save(user, at=at)
-            _record_user(uow, "user.activated", user, at=at, actor=actor, before=before)
-        result = _result(uow, user, change)
+        account = uow.lock_account(account_id)
+        result = activate_user_step(
+            uow,
+            account,
+            user_id=user_id,
+            at=at,
+            actor=actor,
+            add_license=add_license,
+        )
         uow.commit()
     return result
+
+
+def activate_user_step(
+    uow: UnitOfWork,
+    account: Account,
+    *,
+    user_id: str,
+    at: datetime,
+    actor: str,
+    add_license: bool = False,
+) -> UserResult:
+    """``activate_user`` inside an open unit of work, after the account lock (a use
+    case that composes users' changes, services/scim.py); never commits."""
+    at = account.time_at(at)
+    user = _load_user(uow, account.id, user_id)
+    check_transition(user, ACTIVE)
+    change = None
+    if user.status != ACTIVE:
+        before = _as_now(user)
+        user.status = ACTIVE
+        change = sync_seats(
+            uow, user=user, operation="activate", at=at, actor=actor, add_license=add_license
+        )
+        issue_charges(uow, account, change.purchases)
+        uow.users.save(user, at=at)
+        _record_user(uow, "user.activated", user, at=at, actor=actor, before=before)
+    return _result(uow, user, change)
 
 
 def deactivate_user(
@@ -383,27 +536,49 @@ def deactivate_user(
     """``by_identity_provider`` (SCIM): an owner or admin loses the role in the
     same change, unless it is the last active one (§2.3)."""
     with uow:
-        at = uow.lock_account(account_id).time_at(at)
-        user = _load_user(uow, account_id, user_id)
-        check_transition(user, INACTIVE)
-        role = user.role
-        if user.status == ACTIVE:
-            role = _role_after_losing_seats(
-                uow, user, action="deactivate", by_identity_provider=by_identity_provider
-            )
-        if user.status == INVITED:
-            # NOTE: an inactive user cannot sign up through an old invitation.
-            uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
-        change = None
-        if user.status != INACTIVE:
-            before = _as_now(user)
-            user.role, user.status = role, INACTIVE
-            change = sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)
-            uow.users.save(user, at=at)
-            _record_user(uow, "user.deactivated", user, at=at, actor=actor, before=before)
-        result = _result(uow, user, change)
+        account = uow.lock_account(account_id)
+        result = deactivate_user_step(
+            uow,
+            account,
+            user_id=user_id,
+            at=at,
+            actor=actor,
+            by_identity_provider=by_identity_provider,
+        )
         uow.commit()
     return result
+
+
+def deactivate_user_step(
+    uow: UnitOfWork,
+    account: Account,
+    *,
+    user_id: str,
+    at: datetime,
+    actor: str,
+    by_identity_provider: bool = False,
+) -> UserResult:
+    """``deactivate_user`` inside an open unit of work, after the account lock (a use
+    case that composes users' changes, services/scim.py); never commits."""
+    at = account.time_at(at)
+    user = _load_user(uow, account.id, user_id)
+    check_transition(user, INACTIVE)
+    role = user.role
+    if user.status == ACTIVE:
+        role = _role_after_losing_seats(
+            uow, user, action="deactivate", by_identity_provider=by_identity_provider
+        )
+    if user.status == INVITED:
+        # NOTE: an inactive user cannot sign up through an old invitation.
+        uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
+    change = None
+    if user.status != INACTIVE:
+        before = _as_now(user)
+        user.role, user.status = role, INACTIVE
+        change = sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)
+        uow.users.save(user, at=at)
+        _record_user(uow, "user.deactivated", user, at=at, actor=actor, before=before)
+    return _result(uow, user, change)
 
 
 def delete_user(
@@ -418,22 +593,44 @@ def delete_user(
     """Frees the seats; never a credit (§5); the user stays in the ledger.
     ``by_identity_provider``: as for ``deactivate_user``."""
     with uow:
-        at = uow.lock_account(account_id).time_at(at)
-        user = _load_user(uow, account_id, user_id)
-        check_transition(user, DELETED)
-        role = _role_after_losing_seats(
-            uow, user, action="delete", by_identity_provider=by_identity_provider
+        account = uow.lock_account(account_id)
+        result = delete_user_step(
+            uow,
+            account,
+            user_id=user_id,
+            at=at,
+            actor=actor,
+            by_identity_provider=by_identity_provider,
         )
-        if user.status == INVITED:
-            uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
-        before = _as_now(user)
-        user.role, user.status = role, DELETED
-        change = sync_seats(uow, user=user, operation="delete", at=at, actor=actor)
-        uow.users.save(user, at=at)
-        _record_user(uow, "user.deleted", user, at=at, actor=actor, before=before)
-        result = _result(uow, user, change)
         uow.commit()
     return result
+
+
+def delete_user_step(
+    uow: UnitOfWork,
+    account: Account,
+    *,
+    user_id: str,
+    at: datetime,
+    actor: str,
+    by_identity_provider: bool = False,
+) -> UserResult:
+    """``delete_user`` inside an open unit of work, after the account lock (a use
+    case that composes users' changes, services/scim.py); never commits."""
+    at = account.time_at(at)
+    user = _load_user(uow, account.id, user_id)
+    check_transition(user, DELETED)
+    role = _role_after_losing_seats(
+        uow, user, action="delete", by_identity_provider=by_identity_provider
+    )
+    if user.status == INVITED:
+        uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
+    before = _as_now(user)
+    user.role, user.status = role, DELETED
+    change = sync_seats(uow, user=user, operation="delete", at=at, actor=actor)
+    uow.users.save(user, at=at)
+    _record_user(uow, "user.deleted", user, at=at, actor=actor, before=before)
+    return _result(uow, user, change)
 
 
 @dataclass

@@ -242,6 +242,24 @@ class Workspaces:
         )
         ws.updated_at = at
 
+    def add_members(self, workspace_id: str, user_ids: list[str]) -> None:
+        """The users join the workspace (none of them in it yet): one statement."""
+        if user_ids:
+            self.conn.execute(
+                insert(t.user_workspaces),
+                [{"user_id": u, "workspace_id": workspace_id} for u in user_ids],
+            )
+
+    def remove_members(self, workspace_id: str, user_ids: list[str]) -> None:
+        """The users leave the workspace: one statement."""
+        if user_ids:
+            uw = t.user_workspaces.c
+            self.conn.execute(
+                delete(t.user_workspaces).where(
+                    uw.workspace_id == workspace_id, uw.user_id.in_(user_ids)
+                )
+            )
+
     def mark_deleted(self, workspace_id: str, *, at: datetime) -> None:
         """Its memberships go (deleted users' too); the row stays, deleted."""
         self.conn.execute(
