@@ -1,6 +1,7 @@
 """SCIM use cases through the services, on SQLite and PostgreSQL: a SCIM request is
-one transaction however many use cases it runs, and the database keeps the
-default workspace and deleted workspaces as they are (migration 0008)."""
+one transaction however many steps it runs, a group's members change in as many
+statements however many they are, and the database keeps the default workspace
+and deleted workspaces as they are (migration 0008)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Engine, event, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from seatledger.adapters.db import tables as t
@@ -138,3 +139,92 @@ def test_the_database_keeps_the_default_workspace_and_deleted_ones(engine: objec
             {"a": account},
         ).all()
     assert sorted(tuple(map(bool, r)) for r in rows) == [(False, True), (True, False)]
+
+
+def count_statements(engine: Engine, work: Callable[[], object]) -> int:
+    """How many statements ``work`` sends to the database."""
+    sent: list[str] = []
+
+    def statement(conn, cursor, text, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        sent.append(text)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    return len(sent)
+
+
+def group_statements(engine: Engine, members: int, *, seated: bool) -> dict[str, int]:
+    """The statements of a group's create with ``members`` members, their removal,
+    their adding back and the group's delete. ``seated``: the members are in the
+    default workspace already (their seats do not change), else in none (each
+    takes its seat on joining and releases it on leaving)."""
+    uow = lambda: UnitOfWork(engine)  # noqa: E731
+    account = make_account(uow, capacity=50)
+    ids = tuple(
+        users.create_user(
+            uow(),
+            account_id=account,
+            email=f"u{n}@x.com",
+            first_name="Ada",
+            last_name="Lovelace",
+            workspace_ids=None if seated else [],
+            at=NOW,
+            actor=ACTOR,
+        ).user.id
+        for n in range(members)
+    )
+    created: list[str] = []
+
+    def create() -> None:
+        group = scim.create_group(
+            uow(),
+            account_id=account,
+            state=GroupState("Sales", member_ids=ids),
+            at=NOW,
+            actor=ACTOR,
+        )
+        created.append(group.workspace.id)
+
+    def change(member_ids: tuple[str, ...]) -> Callable[[], object]:
+        return lambda: scim.change_group(
+            uow(),
+            account_id=account,
+            group_id=created[0],
+            at=NOW,
+            actor=ACTOR,
+            change=lambda now: GroupState(now.workspace.name, member_ids=member_ids),
+        )
+
+    counts = {
+        "create": count_statements(engine, create),
+        "remove": count_statements(engine, change(())),
+        "add": count_statements(engine, change(ids)),
+        "delete": count_statements(
+            engine,
+            lambda: scim.delete_group(
+                uow(), account_id=account, group_id=created[0], at=NOW, actor=ACTOR
+            ),
+        ),
+    }
+    listed = scim.list_users(uow(), account_id=account, offset=0, limit=100)
+    assert len(listed.items) == members
+    return counts
+
+
+def test_a_group_change_takes_as_many_statements_for_twenty_members_as_for_one(
+    engine: Engine,
+) -> None:
+    # Members whose seats do not change (they are in the default workspace):
+    # no statement per member.
+    assert group_statements(engine, 20, seated=True) == group_statements(engine, 1, seated=True)
+    # Members who take a first seat on joining and release it on leaving go
+    # through the seat policies each: a few statements per member, the same
+    # number for each (linear, never more).
+    one, two, twenty = (group_statements(engine, n, seated=False) for n in (1, 2, 20))
+    for kind in one:
+        per_member = two[kind] - one[kind]
+        assert 0 < per_member <= 8, (kind, per_member)
+        assert twenty[kind] == one[kind] + 19 * per_member, kind
