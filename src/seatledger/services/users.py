@@ -159,50 +159,13 @@ def _check_valid_to(value: Any) -> date | None:
         ) from None
 
 
-def create_user(
-    uow: UnitOfWork,
-    *,
-    account_id: str,
-    email: str,
-    first_name: str,
-    last_name: str,
-    at: datetime,
-    actor: str,
-    role: str = MEMBER,
-    department: str | None = None,
-    profile_id: str | None = None,
-    workspace_ids: list[str] | None = None,
-    valid_to: Any = None,
-    active: bool = True,
-    add_license: bool = False,
-    by_owner: bool = True,
-    external_id: str | None = None,
-    listed_emails: tuple[ListedEmail, ...] = (),
-) -> UserResult:
-    """``by_owner``: the caller is an owner or an operator (only they create owners).
-    ``external_id`` and ``listed_emails``: what an identity provider knows the
-    user by (SCIM ``externalId`` and ``emails``)."""
+def create_user(uow: UnitOfWork, *, account_id: str, **arguments: Any) -> UserResult:
+    """A new user of the account, under the pools' policies.
+
+    ``create_user_step`` (its arguments) in a unit of work of its own."""
     with uow:
         account = uow.lock_account(account_id)
-        result = create_user_step(
-            uow,
-            account,
-            email=email,
-            first_name=first_name,
-            last_name=last_name,
-            at=at,
-            actor=actor,
-            role=role,
-            department=department,
-            profile_id=profile_id,
-            workspace_ids=workspace_ids,
-            valid_to=valid_to,
-            active=active,
-            add_license=add_license,
-            by_owner=by_owner,
-            external_id=external_id,
-            listed_emails=listed_emails,
-        )
+        result = create_user_step(uow, account, **arguments)
         uow.commit()
     return result
 
@@ -227,8 +190,11 @@ def create_user_step(
     external_id: str | None = None,
     listed_emails: tuple[ListedEmail, ...] = (),
 ) -> UserResult:
-    """``create_user`` inside an open unit of work, after the account lock (a use
-    case that composes users' changes, services/scim.py); never commits."""
+    """``by_owner``: the caller is an owner or an operator (only they create owners).
+    ``external_id`` and ``listed_emails``: what an identity provider knows the
+    user by (SCIM ``externalId`` and ``emails``).
+
+    Inside an open unit of work, after the account lock; never commits."""
     email, key = normalize_email(email)
     external_id = check_external_id(external_id)
     listed_emails = check_listed_emails(listed_emails)
@@ -322,50 +288,13 @@ def list_users(
         return [UserResult(user=u, seats=seats[u.id]) for u in users]
 
 
-def update_user(
-    uow: UnitOfWork,
-    *,
-    account_id: str,
-    user_id: str,
-    at: datetime,
-    actor: str,
-    role: Any = UNSET,
-    profile_id: Any = UNSET,
-    workspace_ids: Any = UNSET,
-    valid_to: Any = UNSET,
-    first_name: Any = UNSET,
-    last_name: Any = UNSET,
-    department: Any = UNSET,
-    add_license: bool = False,
-    by_owner: bool = True,
-    email: Any = UNSET,
-    external_id: Any = UNSET,
-    listed_emails: Any = UNSET,
-) -> UserResult:
-    """``by_owner``: the caller is an owner or an operator (only they change an
-    owner's role or make an owner). ``email``: another address, not another
-    live user's."""
+def update_user(uow: UnitOfWork, *, account_id: str, **arguments: Any) -> UserResult:
+    """Changes what is given of the user.
+
+    ``update_user_step`` (its arguments) in a unit of work of its own."""
     with uow:
         account = uow.lock_account(account_id)
-        result = update_user_step(
-            uow,
-            account,
-            user_id=user_id,
-            at=at,
-            actor=actor,
-            role=role,
-            profile_id=profile_id,
-            workspace_ids=workspace_ids,
-            valid_to=valid_to,
-            first_name=first_name,
-            last_name=last_name,
-            department=department,
-            add_license=add_license,
-            by_owner=by_owner,
-            email=email,
-            external_id=external_id,
-            listed_emails=listed_emails,
-        )
+        result = update_user_step(uow, account, **arguments)
         uow.commit()
     return result
 
@@ -390,8 +319,11 @@ def update_user_step(
     external_id: Any = UNSET,
     listed_emails: Any = UNSET,
 ) -> UserResult:
-    """``update_user`` inside an open unit of work, after the account lock (a use
-    case that composes users' changes, services/scim.py); never commits."""
+    """``by_owner``: the caller is an owner or an operator (only they change an
+    owner's role or make an owner). ``email``: another address, not another
+    live user's.
+
+    Inside an open unit of work, after the account lock; never commits."""
     at = account.time_at(at)
     user = _load_user(uow, account.id, user_id)
     if user.status == DELETED:
@@ -474,25 +406,13 @@ def join_or_leave_workspace_step(
     uow.users.save_all(moving, at=at)
 
 
-def activate_user(
-    uow: UnitOfWork,
-    *,
-    account_id: str,
-    user_id: str,
-    at: datetime,
-    actor: str,
-    add_license: bool = False,
-) -> UserResult:
+def activate_user(uow: UnitOfWork, *, account_id: str, **arguments: Any) -> UserResult:
+    """The user active again, its seats taken under the policies.
+
+    ``activate_user_step`` (its arguments) in a unit of work of its own."""
     with uow:
         account = uow.lock_account(account_id)
-        result = activate_user_step(
-            uow,
-            account,
-            user_id=user_id,
-            at=at,
-            actor=actor,
-            add_license=add_license,
-        )
+        result = activate_user_step(uow, account, **arguments)
         uow.commit()
     return result
 
@@ -506,8 +426,7 @@ def activate_user_step(
     actor: str,
     add_license: bool = False,
 ) -> UserResult:
-    """``activate_user`` inside an open unit of work, after the account lock (a use
-    case that composes users' changes, services/scim.py); never commits."""
+    """Inside an open unit of work, after the account lock; never commits."""
     at = account.time_at(at)
     user = _load_user(uow, account.id, user_id)
     check_transition(user, ACTIVE)
@@ -524,27 +443,13 @@ def activate_user_step(
     return _result(uow, user, change)
 
 
-def deactivate_user(
-    uow: UnitOfWork,
-    *,
-    account_id: str,
-    user_id: str,
-    at: datetime,
-    actor: str,
-    by_identity_provider: bool = False,
-) -> UserResult:
-    """``by_identity_provider`` (SCIM): an owner or admin loses the role in the
-    same change, unless it is the last active one (§2.3)."""
+def deactivate_user(uow: UnitOfWork, *, account_id: str, **arguments: Any) -> UserResult:
+    """The user inactive, its seats released.
+
+    ``deactivate_user_step`` (its arguments) in a unit of work of its own."""
     with uow:
         account = uow.lock_account(account_id)
-        result = deactivate_user_step(
-            uow,
-            account,
-            user_id=user_id,
-            at=at,
-            actor=actor,
-            by_identity_provider=by_identity_provider,
-        )
+        result = deactivate_user_step(uow, account, **arguments)
         uow.commit()
     return result
 
@@ -558,8 +463,10 @@ def deactivate_user_step(
     actor: str,
     by_identity_provider: bool = False,
 ) -> UserResult:
-    """``deactivate_user`` inside an open unit of work, after the account lock (a use
-    case that composes users' changes, services/scim.py); never commits."""
+    """``by_identity_provider`` (SCIM): an owner or admin loses the role in the
+    same change, unless it is the last active one (§2.3).
+
+    Inside an open unit of work, after the account lock; never commits."""
     at = account.time_at(at)
     user = _load_user(uow, account.id, user_id)
     check_transition(user, INACTIVE)
@@ -581,27 +488,13 @@ def deactivate_user_step(
     return _result(uow, user, change)
 
 
-def delete_user(
-    uow: UnitOfWork,
-    *,
-    account_id: str,
-    user_id: str,
-    at: datetime,
-    actor: str,
-    by_identity_provider: bool = False,
-) -> UserResult:
-    """Frees the seats; never a credit (§5); the user stays in the ledger.
-    ``by_identity_provider``: as for ``deactivate_user``."""
+def delete_user(uow: UnitOfWork, *, account_id: str, **arguments: Any) -> UserResult:
+    """The user deleted, its seats released.
+
+    ``delete_user_step`` (its arguments) in a unit of work of its own."""
     with uow:
         account = uow.lock_account(account_id)
-        result = delete_user_step(
-            uow,
-            account,
-            user_id=user_id,
-            at=at,
-            actor=actor,
-            by_identity_provider=by_identity_provider,
-        )
+        result = delete_user_step(uow, account, **arguments)
         uow.commit()
     return result
 
@@ -615,8 +508,10 @@ def delete_user_step(
     actor: str,
     by_identity_provider: bool = False,
 ) -> UserResult:
-    """``delete_user`` inside an open unit of work, after the account lock (a use
-    case that composes users' changes, services/scim.py); never commits."""
+    """Frees the seats; never a credit (§5); the user stays in the ledger.
+    ``by_identity_provider``: as for ``deactivate_user``.
+
+    Inside an open unit of work, after the account lock; never commits."""
     at = account.time_at(at)
     user = _load_user(uow, account.id, user_id)
     check_transition(user, DELETED)
