@@ -26,7 +26,7 @@ from seatledger.domain.accounts import Workspace
 from seatledger.domain.errors import NotFound, Unauthorized
 from seatledger.domain.ids import new_id, new_token
 from seatledger.domain.names import check_display_name
-from seatledger.domain.users import ACTIVE, DELETED, ListedEmail, User
+from seatledger.domain.users import ACTIVE, ListedEmail, User
 from seatledger.services import accounts, users, workspaces
 from seatledger.services.secrets import hash_token
 from seatledger.services.unit_of_work import UnitOfWork
@@ -175,11 +175,12 @@ class Page:
 
 
 def _scim_user(uow: UnitOfWork, account_id: str, user_id: str) -> ScimUser:
-    """Inside the caller's unit of work; a deleted user is NotFound (RFC 7644 §3.6)."""
-    user = uow.users.get(account_id, user_id)
-    if user is None or user.status == DELETED:
+    """Inside the caller's unit of work, in one query; a deleted user is NotFound
+    (RFC 7644 §3.6)."""
+    found = uow.users.live_modified(account_id, [user_id])
+    if not found:
         raise NotFound(f"user {user_id} not found", field="user_id")
-    return ScimUser(user, uow.users.modified_at([user_id])[user_id])
+    return ScimUser(*found[0])
 
 
 def create_user(
@@ -232,8 +233,7 @@ def list_users(
             offset=offset,
             limit=limit,
         )
-        modified = uow.users.modified_at([u.id for u in found])
-        return Page(total, [ScimUser(u, modified[u.id]) for u in found])
+        return Page(total, [ScimUser(user, modified) for user, modified in found])
 
 
 def change_user(

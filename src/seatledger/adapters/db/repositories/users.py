@@ -210,9 +210,10 @@ class Users:
         external_id: str | None = None,
         offset: int,
         limit: int,
-    ) -> tuple[int, list[User]]:
+    ) -> tuple[int, list[tuple[User, datetime]]]:
         """The users not deleted, oldest first, with this email or external id if
-        given: how many match, and ``limit`` of them from ``offset`` (SCIM lists)."""
+        given: how many match, and ``limit`` of them from ``offset`` (SCIM lists),
+        each with its last change (SCIM meta.lastModified)."""
         c = t.users.c
         match = [c.account_id == account_id, c.status != DELETED]
         if email_key is not None:
@@ -222,30 +223,33 @@ class Users:
         total = self.conn.execute(select(func.count()).where(*match)).scalar_one()
         rows = self.conn.execute(
             select(t.users).where(*match).order_by(c.created_at, c.id).offset(offset).limit(limit)
-        )
-        return total, self._with_workspaces(list(rows))
+        ).all()
+        users = self._with_workspaces(rows)
+        return total, [(user, row.updated_at) for user, row in zip(users, rows, strict=True)]
 
     def live(self, account_id: str, user_ids: list[str]) -> list[User]:
         """The users of the account not deleted among ``user_ids``, by id, with their
-        workspaces (two queries however many)."""
+        workspaces: one query however many."""
+        return [user for user, _ in self.live_modified(account_id, user_ids)]
+
+    def live_modified(self, account_id: str, user_ids: list[str]) -> list[tuple[User, datetime]]:
+        """``live``, each user with its last change (SCIM meta.lastModified), in the
+        same query: a row per workspace of each user (one row for none)."""
         if not user_ids:
             return []
-        c = t.users.c
+        u, uw = t.users.c, t.user_workspaces.c
         rows = self.conn.execute(
-            select(t.users)
-            .where(c.account_id == account_id, c.id.in_(user_ids), c.status != DELETED)
-            .order_by(c.id)
+            select(t.users, uw.workspace_id)
+            .select_from(t.users.outerjoin(t.user_workspaces))
+            .where(u.account_id == account_id, u.id.in_(user_ids), u.status != DELETED)
+            .order_by(u.id, uw.workspace_id)
         )
-        return self._with_workspaces(list(rows))
-
-    def modified_at(self, user_ids: list[str]) -> dict[str, datetime]:
-        """Each user's last change (SCIM meta.lastModified)."""
-        if not user_ids:
-            return {}
-        rows = self.conn.execute(
-            select(t.users.c.id, t.users.c.updated_at).where(t.users.c.id.in_(user_ids))
-        )
-        return {r.id: r.updated_at for r in rows}
+        found: dict[str, tuple[Any, list[str]]] = {}
+        for r in rows:
+            _, workspace_ids = found.setdefault(r.id, (r, []))
+            if r.workspace_id is not None:
+                workspace_ids.append(r.workspace_id)
+        return [(_user(r, workspace_ids), r.updated_at) for r, workspace_ids in found.values()]
 
     def count_active_privileged(self, account_id: str) -> int:
         c = t.users.c
