@@ -20,10 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 INSTALLATION_CHAIN = "installation"
@@ -132,15 +133,27 @@ class Break:
     reason: str
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@cache
+def _logged_fields(cls: type) -> tuple[str, ...]:
+    """A dataclass's fields as the log writes them: every one but the secrets."""
+    return tuple(f.name for f in fields(cls) if f.name not in _SECRET_FIELDS)
+
+
 def plain(value: Any) -> Any:
     """JSON-ready: dataclasses as dicts without secret fields; Decimal, dates and
     instants as strings; tuples and sets as lists (sets sorted)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items() if k not in _SECRET_FIELDS}
+    if kind is list:
+        return [plain(v) for v in value]
     if is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: plain(getattr(value, f.name))
-            for f in fields(value)
-            if f.name not in _SECRET_FIELDS
-        }
+        return {name: plain(getattr(value, name)) for name in _logged_fields(kind)}
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items() if k not in _SECRET_FIELDS}
     if isinstance(value, (set, frozenset)):
@@ -170,14 +183,56 @@ def snapshot(value: Any) -> str | None:
 
 def content(entry: AuditEntry) -> str:
     """The canonical content the hash covers: every stored field but the hash."""
-    fields_ = asdict(entry)
-    del fields_["hash"]
-    fields_["at"] = entry.at.isoformat()
+    return _content_of(
+        entry.id,
+        entry.chain,
+        entry.position,
+        entry.account_id,
+        entry.type,
+        entry.at,
+        entry.actor,
+        entry.subject,
+        entry.before,
+        entry.after,
+        entry.request_id,
+    )
+
+
+def _content_of(
+    id: str,
+    chain: str,
+    position: int,
+    account_id: str | None,
+    type: str,
+    at: datetime,
+    actor: str,
+    subject: str,
+    before: str | None,
+    after: str | None,
+    request_id: str | None,
+) -> str:
+    fields_ = {
+        "id": id,
+        "chain": chain,
+        "position": position,
+        "account_id": account_id,
+        "type": type,
+        "at": at.isoformat(),
+        "actor": actor,
+        "subject": subject,
+        "before": before,
+        "after": after,
+        "request_id": request_id,
+    }
     return json.dumps(fields_, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _link(previous_hash: str, content_: str) -> str:
+    return hashlib.sha256(f"{previous_hash}\n{content_}".encode()).hexdigest()
+
+
 def link_hash(previous_hash: str, entry: AuditEntry) -> str:
-    return hashlib.sha256(f"{previous_hash}\n{content(entry)}".encode()).hexdigest()
+    return _link(previous_hash, content(entry))
 
 
 def chain(
@@ -194,27 +249,42 @@ def chain(
     position, previous = head.position, head.hash
     for change, entry_id in zip(changes, ids, strict=False):
         position += 1
-        unsigned = AuditEntry(
-            id=entry_id,
-            chain=change.chain,
-            position=position,
-            account_id=change.account_id,
-            type=change.type,
-            at=change.at.astimezone(UTC),  # as the database gives it back
-            actor=change.actor or actor,
-            subject=change.subject,
-            before=snapshot(change.before),
-            after=snapshot(change.after),
-            request_id=request_id,
-            hash="",
+        at = change.at.astimezone(UTC)  # as the database gives it back
+        who = change.actor or actor
+        before, after = snapshot(change.before), snapshot(change.after)
+        previous = _link(
+            previous,
+            _content_of(
+                entry_id,
+                change.chain,
+                position,
+                change.account_id,
+                change.type,
+                at,
+                who,
+                change.subject,
+                before,
+                after,
+                request_id,
+            ),
         )
-        previous = link_hash(previous, unsigned)
-        entries.append(_with_hash(unsigned, previous))
+        entries.append(
+            AuditEntry(
+                id=entry_id,
+                chain=change.chain,
+                position=position,
+                account_id=change.account_id,
+                type=change.type,
+                at=at,
+                actor=who,
+                subject=change.subject,
+                before=before,
+                after=after,
+                request_id=request_id,
+                hash=previous,
+            )
+        )
     return entries, Head(position, previous)
-
-
-def _with_hash(entry: AuditEntry, value: str) -> AuditEntry:
-    return AuditEntry(**{**asdict(entry), "hash": value})
 
 
 class ChainCheck:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,7 +62,7 @@ def check_description(description: str | None) -> str | None:
     return text or None
 
 
-def subscribes(event_types: Sequence[str], entry: AuditEntry) -> bool:
+def subscribes(event_types: Collection[str], entry: AuditEntry) -> bool:
     """An endpoint receives the webhook event types it names."""
     return entry.type in WEBHOOK_EVENT_TYPES and entry.type in event_types
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
+from seatledger.adapters.db.repositories.seats import SeatTerms
 from seatledger.domain.accounts import Profile
 from seatledger.domain.contracts import check_seats_may_be_taken
 from seatledger.domain.ledger import (
@@ -70,19 +71,27 @@ def sync_seats(
     actor: str,
     add_license: bool = False,
     pools: dict[str, Pool] | None = None,
+    held: dict[str, str] | None = None,
 ) -> SeatSync:
     """Make the user's seats match what it should hold.
 
     Releases first, then takes every missing seat in one plan (all or
     nothing). A plan that says "save inactive" sets ``user.status`` to
     inactive (the caller saves the user). Refusals raise and, as nothing is
-    committed, leave nothing behind.
+    committed, leave nothing behind. ``held``: the seats the user holds (module
+    → pool id) when the caller read them with the user under this lock;
+    ``pools``: the account's live pools when the caller has them.
     """
-    held = uow.seats.held(user.id)
+    held = uow.seats.held(user.id) if held is None else held
     wanted: set[str] = set()
+    terms: SeatTerms | None = None  # read with the pools, or not
     if user.needs_seats and user.profile_id is not None:
-        pools = pools if pools is not None else uow.pools.live(user.account_id)
-        wanted = wanted_modules(uow, user, pools)
+        if pools is None:
+            terms = uow.pools.seat_terms(user.account_id, user.profile_id)
+            pools = terms.pools
+            wanted = terms.profile.grants(set(pools)) if terms.profile else set()
+        else:
+            wanted = wanted_modules(uow, user, pools)
     for module in sorted(set(held) - wanted):
         release_seat(
             uow, user=user, module=module, pool_id=held[module], at=at, actor=actor, cause=operation
@@ -90,7 +99,10 @@ def sync_seats(
     missing = sorted(wanted - set(held))
     if not missing or pools is None:
         return SeatSync([], sorted(wanted))
-    check_seats_may_be_taken(uow.contracts.latest_end(user.account_id)[1], at.date())
+    contract_end = (
+        terms.contract_end if terms is not None else uow.contracts.latest_end(user.account_id)[1]
+    )
+    check_seats_may_be_taken(contract_end, at.date())
     plan = plan_seat_take(
         [pools[m].state for m in missing], operation=operation, add_license=add_license
     )
@@ -155,6 +167,7 @@ def sync_seats(
                 user_id=user.id,
             ),
             pool_id=pool.id,
+            id_wanted=False,
         )
         uow.record(
             "seat.taken",
@@ -255,6 +268,7 @@ def release_seat(
             user_id=user.id,
         ),
         pool_id=pool_id,
+        id_wanted=False,
     )
     uow.record(
         "seat.released",

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from seatledger.adapters.db import read_cache, tables
+from seatledger.adapters.db import pipeline, read_cache, tables
 from seatledger.adapters.db import repositories as repo
 from seatledger.adapters.db.repositories.idempotency import (
     IdempotencyClaim,
@@ -87,6 +87,8 @@ class UnitOfWork:
         if self.snapshot and self.conn.dialect.name == "postgresql":
             self.conn = self.conn.execution_options(isolation_level="REPEATABLE READ")
         self._tx = self.conn.begin()
+        # PostgreSQL: the writes no one reads back go without waiting (pipeline.py).
+        pipeline.allow(self.conn)
         c = self.conn
         self.accounts = repo.Accounts(c)
         self.workspaces = repo.Workspaces(c)
@@ -114,6 +116,7 @@ class UnitOfWork:
         self.webhook_endpoints = repo.WebhookEndpoints(c)
         self.webhook_outbox = repo.WebhookOutbox(c)
         self._changes: list[audit.Change] = []
+        self._heads: dict[str, audit.Head] = {}  # of locked accounts' chains, as now
         self._drafts: list[_Draft] = []  # documents issued, numbered at commit
         self._documents: dict[str, IssuedInvoice] = {}  # by id, as they are now
         self._unstored: list[IssuedInvoice] = []  # issued, not written yet
@@ -127,6 +130,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
+            pipeline.close(self.conn, failing=exc is not None)
             if self._tx.is_active:
                 self._tx.rollback()
         finally:
@@ -166,35 +170,40 @@ class UnitOfWork:
 
     def _write_audit(self) -> None:
         """Every chain's recorded changes as entries after its head, whatever the
-        number of chains (a billing batch writes hundreds): one head update, one
-        insert, one head hash update; then the outbox; on PostgreSQL one
-        notification per chain, in one statement. A chain's head is taken after
-        its account's lock (use cases lock the account first), so writers never
-        wait on each other in two orders."""
+        number of chains (a billing batch writes hundreds): the entries in one
+        insert, the heads in one update (which on PostgreSQL also notifies every
+        chain); then the outbox. A locked account's head was read with its lock
+        (``lock_account``); the other chains' heads (the installation's, a new
+        account's, those of accounts locked otherwise) are advanced first, in one
+        update, which takes them in turn. A chain's head is taken after its
+        account's lock (use cases lock the account first), so writers never wait
+        on each other in two orders."""
         changes, self._changes = self._changes, []
         by_chain: dict[str, list[audit.Change]] = {}
         for change in changes:
             by_chain.setdefault(change.chain, []).append(change)
-        heads = self.audit_log.advance_heads({c: len(cs) for c, cs in by_chain.items()})
+        unheld = {c: len(cs) for c, cs in by_chain.items() if c not in self._heads}
+        advanced = self.audit_log.advance_heads(unheld) if unheld else {}
         written: list[audit.AuditEntry] = []
-        new_heads: dict[str, audit.Head] = {}
+        moves: dict[str, tuple[int, audit.Head]] = {}
         for chain_name, chain_changes in by_chain.items():
-            entries, new_heads[chain_name] = audit.chain(
+            held = chain_name in self._heads
+            head = self._heads[chain_name] if held else advanced[chain_name]
+            entries, new_head = audit.chain(
                 chain_changes,
-                head=heads[chain_name],
+                head=head,
                 ids=(new_id("evt") for _ in chain_changes),
                 actor=self.actor,
                 request_id=self.request_id,
             )
+            # The head is where the lock found it, or where the advance moved it.
+            moves[chain_name] = (head.position if held else new_head.position, new_head)
             written.extend(entries)
-        self.audit_log.append(written, new_heads)
-        self.webhook_outbox.enqueue(written, at=changes[-1].at)
-        if self.conn.dialect.name == "postgresql":
-            # NOTE: delivered at commit, to every listener (entrypoints/api/events.py).
-            self.conn.exec_driver_sql(
-                "SELECT pg_notify('audit_events', chain) FROM unnest(%s::text[]) AS chain",
-                (list(by_chain),),
-            )
+        self.audit_log.append(written)
+        installation = self.audit_log.set_heads(moves)
+        for chain_name in self._heads.keys() & moves.keys():
+            self._heads[chain_name] = moves[chain_name][1]
+        self.webhook_outbox.enqueue(written, at=changes[-1].at, installation=installation)
 
     def add_document(self, document: IssuedInvoice, *, sequence: str) -> None:
         """Issues a document as a draft (its number is its id), logged as issued;
@@ -264,6 +273,7 @@ class UnitOfWork:
         try:
             yield
             self.store_documents()
+            pipeline.wait(self.conn)  # what the part sent without waiting fails it
         except BaseException:
             if nested.is_active:
                 nested.rollback()
@@ -288,6 +298,7 @@ class UnitOfWork:
         if self._changes:
             self._write_audit()
         claim = self.idempotency
+        pipeline.close(self.conn)  # every write's outcome, before the commit
         if claim is None or claim.taken:
             self._tx.commit()
             read_cache.committed(self.engine, changed)
@@ -300,11 +311,16 @@ class UnitOfWork:
         read_cache.committed(self.engine, changed)
 
     def lock_account(self, account_id: str) -> Account:
-        """Every write use case starts here (see tables.accounts.lock_version)."""
-        account = self.accounts.lock(account_id)
-        if account is None:
+        """Every write use case starts here (see tables.accounts.lock_version); the
+        lock also reads the head of the account's audit chain, which only moves
+        under it, for the commit to write after."""
+        locked = self.accounts.lock(account_id)
+        if locked is None:
             raise NotFound(f"account {account_id} not found", field="account_id")
+        account, head = locked
         self.accounts_locked[account_id] = account
+        if head is not None:
+            self._heads[account_id] = head
         return account
 
     def lock_real_clock_accounts(self, account_ids: list[str]) -> list[Account]:

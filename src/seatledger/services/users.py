@@ -97,19 +97,24 @@ def _record_password_set(uow: UnitOfWork, user: User, *, at: datetime, via: str)
     )
 
 
-def _load_user(uow: UnitOfWork, account_id: str, user_id: str) -> User:
-    user = uow.users.get(account_id, user_id)
-    if user is None:
+def _load_user(uow: UnitOfWork, account_id: str, user_id: str) -> tuple[User, dict[str, str]]:
+    """The user and the seats it holds (module → pool id), in one query."""
+    found = uow.users.with_seats(account_id, user_id)
+    if found is None:
         raise NotFound(f"user {user_id} not found", field="user_id")
-    return user
+    return found
 
 
 def _result(
-    uow: UnitOfWork, user: User, change: SeatSync | None = None, setup_token: str | None = None
+    user: User,
+    held: dict[str, str],
+    change: SeatSync | None = None,
+    setup_token: str | None = None,
 ) -> UserResult:
+    """``held``: the seats as loaded, if ``change`` did not sync them."""
     return UserResult(
         user=user,
-        seats=change.seats if change else sorted(uow.seats.held(user.id)),
+        seats=change.seats if change else sorted(held),
         warnings=change.warnings if change else [],
         setup_token=setup_token,
     )
@@ -239,13 +244,13 @@ def create_user_step(
     # NOTE: a user's entry follows its seats' entries: its ``after`` is the user
     # as saved (a create may land inactive).
     _record_user(uow, "user.created", user, at=at, actor=actor, before=None)
-    return _result(uow, user, change, setup_token)
+    return _result(user, {}, change, setup_token)
 
 
 def get_user(uow: UnitOfWork, *, account_id: str, user_id: str) -> UserResult:
     with uow:
         uow.read_account(account_id)
-        return _result(uow, _load_user(uow, account_id, user_id))
+        return _result(*_load_user(uow, account_id, user_id))
 
 
 SEARCH_MAX = 254  # the longest email
@@ -325,7 +330,7 @@ def update_user_step(
 
     Inside an open unit of work, after the account lock; never commits."""
     at = account.time_at(at)
-    user = _load_user(uow, account.id, user_id)
+    user, held = _load_user(uow, account.id, user_id)
     if user.status == DELETED:
         raise Conflict(f"user {user_id} is deleted", field="status")
     before = _as_now(user)
@@ -357,13 +362,19 @@ def update_user_step(
         user.workspace_ids = _check_workspaces(uow, account.id, workspace_ids)
         uow.users.set_workspaces(user.id, user.workspace_ids)
     change = sync_seats(
-        uow, user=user, operation="update", at=at, actor=actor, add_license=add_license
+        uow,
+        user=user,
+        operation="update",
+        at=at,
+        actor=actor,
+        add_license=add_license,
+        held=held,
     )
     issue_charges(uow, account, change.purchases)
     uow.users.save(user, at=at)
     if user != before:
         _record_user(uow, "user.updated", user, at=at, actor=actor, before=before)
-    return _result(uow, user, change)
+    return _result(user, held, change)
 
 
 def join_or_leave_workspace_step(
@@ -428,19 +439,25 @@ def activate_user_step(
 ) -> UserResult:
     """Inside an open unit of work, after the account lock; never commits."""
     at = account.time_at(at)
-    user = _load_user(uow, account.id, user_id)
+    user, held = _load_user(uow, account.id, user_id)
     check_transition(user, ACTIVE)
     change = None
     if user.status != ACTIVE:
         before = _as_now(user)
         user.status = ACTIVE
         change = sync_seats(
-            uow, user=user, operation="activate", at=at, actor=actor, add_license=add_license
+            uow,
+            user=user,
+            operation="activate",
+            at=at,
+            actor=actor,
+            add_license=add_license,
+            held=held,
         )
         issue_charges(uow, account, change.purchases)
         uow.users.save(user, at=at)
         _record_user(uow, "user.activated", user, at=at, actor=actor, before=before)
-    return _result(uow, user, change)
+    return _result(user, held, change)
 
 
 def deactivate_user(uow: UnitOfWork, *, account_id: str, **arguments: Any) -> UserResult:
@@ -468,7 +485,7 @@ def deactivate_user_step(
 
     Inside an open unit of work, after the account lock; never commits."""
     at = account.time_at(at)
-    user = _load_user(uow, account.id, user_id)
+    user, held = _load_user(uow, account.id, user_id)
     check_transition(user, INACTIVE)
     role = user.role
     if user.status == ACTIVE:
@@ -482,10 +499,10 @@ def deactivate_user_step(
     if user.status != INACTIVE:
         before = _as_now(user)
         user.role, user.status = role, INACTIVE
-        change = sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor)
+        change = sync_seats(uow, user=user, operation="deactivate", at=at, actor=actor, held=held)
         uow.users.save(user, at=at)
         _record_user(uow, "user.deactivated", user, at=at, actor=actor, before=before)
-    return _result(uow, user, change)
+    return _result(user, held, change)
 
 
 def delete_user(uow: UnitOfWork, *, account_id: str, **arguments: Any) -> UserResult:
@@ -513,7 +530,7 @@ def delete_user_step(
 
     Inside an open unit of work, after the account lock; never commits."""
     at = account.time_at(at)
-    user = _load_user(uow, account.id, user_id)
+    user, held = _load_user(uow, account.id, user_id)
     check_transition(user, DELETED)
     role = _role_after_losing_seats(
         uow, user, action="delete", by_identity_provider=by_identity_provider
@@ -522,10 +539,10 @@ def delete_user_step(
         uow.invitations.close_open_for_user(user.id, status="revoked", at=at)
     before = _as_now(user)
     user.role, user.status = role, DELETED
-    change = sync_seats(uow, user=user, operation="delete", at=at, actor=actor)
+    change = sync_seats(uow, user=user, operation="delete", at=at, actor=actor, held=held)
     uow.users.save(user, at=at)
     _record_user(uow, "user.deleted", user, at=at, actor=actor, before=before)
-    return _result(uow, user, change)
+    return _result(user, held, change)
 
 
 @dataclass
@@ -634,18 +651,18 @@ def accept_invitation(
             raise Gone(f"this invitation is {invitation.status}", field="token")
         if at >= invitation.expires_at:
             raise Gone("this invitation has expired", field="token")
-        user = _load_user(uow, account_id, invitation.user_id)
+        user, held = _load_user(uow, account_id, invitation.user_id)
         invited = _as_now(user)
         user.first_name, user.last_name, user.status = first_name, last_name, ACTIVE
         invitee = f"user:{user.id}"  # the invitee acts, not the anonymous caller
-        change = sync_seats(uow, user=user, operation="accept", at=at, actor=invitee)
+        change = sync_seats(uow, user=user, operation="accept", at=at, actor=invitee, held=held)
         issue_charges(uow, account, change.purchases)
         uow.users.save(user, at=at)
         uow.users.set_password(user.id, password_hash)
         uow.invitations.close(invitation.id, status="accepted", at=at)
         _record_user(uow, "user.created", user, at=at, actor=invitee, before=invited)
         _record_password_set(uow, user, at=at, via="invitation")
-        result = _result(uow, user, change)
+        result = _result(user, held, change)
         uow.commit()
     return result
 

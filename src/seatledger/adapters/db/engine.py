@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from seatledger.adapters.db import pipeline
 from seatledger.config import (
     DEFAULT_DB_MAX_OVERFLOW,
     DEFAULT_DB_POOL_SIZE,
@@ -64,9 +65,11 @@ def make_engine(
         return engine
     # NOTE: no pool_pre_ping: it costs a round trip per transaction; a connection
     # broken by a server restart fails one request (503) and the pool is invalidated.
-    return create_engine(
+    engine = create_engine(
         url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
     )
+    pipeline.install(engine)  # a unit of work's writes in one round trip (pipeline.py)
+    return engine
 
 
 def connection_lost(error: BaseException) -> bool:

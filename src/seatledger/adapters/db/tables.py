@@ -98,9 +98,11 @@ accounts = Table(
     Column("test_clock", Boolean, nullable=False, server_default=text("false")),
     Column("clock_now", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # NOTE: every write use case starts with UPDATE accounts SET lock_version = lock_version + 1
-    # (the account lock): it serializes writes per account on PostgreSQL and takes SQLite's
-    # write lock as the transaction's first statement.
+    # NOTE: every write use case starts with the account lock (repositories/accounts.py):
+    # on SQLite UPDATE accounts SET lock_version = lock_version + 1, which takes the write
+    # lock as the transaction's first statement; on PostgreSQL the account's row (and its
+    # audit head's) locked FOR NO KEY UPDATE by a SELECT (lock_real_clock and lock_owner
+    # still UPDATE lock_version), which serializes writes per account.
     Column("lock_version", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("payment_terms_days BETWEEN 0 AND 365", name="payment_terms_days"),
 )

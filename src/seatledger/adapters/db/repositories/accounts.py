@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, true, update
 
 from seatledger.adapters.db import tables as t
 from seatledger.adapters.db.rows import as_values, party_json, party_of
 from seatledger.domain.accounts import Account, Profile, Workspace
+from seatledger.domain.audit import Head
 from seatledger.domain.contracts import Contract, PoolTerms
 from seatledger.domain.users import DELETED
 
@@ -33,11 +34,37 @@ def _account(row: Any) -> Account:
 
 
 # NOTE: statements on the seat path are built once (see repositories/seats.py).
-_LOCK = (
+# The account lock, with the head of the account's audit chain as it is under the
+# lock (an account's head moves only under its lock: UnitOfWork._write_audit).
+# SQLite: an UPDATE, which takes the database's write lock before it reads.
+_h = t.audit_heads.c
+_LOCK_SQLITE = (
     update(t.accounts)
     .where(t.accounts.c.id == bindparam("b_account"))
     .values(lock_version=t.accounts.c.lock_version + 1)
-    .returning(*t.accounts.c)
+    .returning(
+        *t.accounts.c,
+        select(_h.position).where(_h.chain == t.accounts.c.id).scalar_subquery().label("h_pos"),
+        select(_h.hash).where(_h.chain == t.accounts.c.id).scalar_subquery().label("h_hash"),
+    )
+)
+# PostgreSQL: the account's row, then its head's, locked FOR NO KEY UPDATE (the lock
+# an UPDATE takes), in that order (the head's subquery is LATERAL to the account's):
+# a locked row is read as the transaction that held it left it, both rows alike.
+_locked_account = (
+    select(t.accounts)
+    .where(t.accounts.c.id == bindparam("b_account"))
+    .with_for_update(key_share=True)
+    .subquery("a")
+)
+_locked_head = (
+    select(_h.position.label("h_pos"), _h.hash.label("h_hash"))
+    .where(_h.chain == _locked_account.c.id)
+    .with_for_update(key_share=True)
+    .lateral("h")
+)
+_LOCK_POSTGRES = select(_locked_account, _locked_head.c.h_pos, _locked_head.c.h_hash).select_from(
+    _locked_account.outerjoin(_locked_head, true())
 )
 _PROFILE_WITH_MODULES = (
     select(
@@ -75,11 +102,17 @@ class Accounts:
         row = self.conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).first()
         return _account(row) if row else None
 
-    def lock(self, account_id: str) -> Account | None:
-        """The account lock: an UPDATE, so it is the write lock on SQLite and a
-        row lock on PostgreSQL; it must be the transaction's first statement."""
-        row = self.conn.execute(_LOCK, {"b_account": account_id}).first()
-        return _account(row) if row else None
+    def lock(self, account_id: str) -> tuple[Account, Head | None] | None:
+        """The account lock, and the head of the account's audit chain as it is
+        under the lock (None: the chain has no head row). The write lock on SQLite
+        (an UPDATE), a row lock on PostgreSQL (of the account's row and then of its
+        head's); it must be the transaction's first statement."""
+        statement = _LOCK_POSTGRES if self.conn.dialect.name == "postgresql" else _LOCK_SQLITE
+        row = self.conn.execute(statement, {"b_account": account_id}).first()
+        if row is None:
+            return None
+        head = Head(row.h_pos, row.h_hash) if row.h_pos is not None else None
+        return _account(row), head
 
     def lock_real_clock(self, account_ids: list[str]) -> list[Account]:
         """The account locks of those of ``account_ids`` that exist and are on the

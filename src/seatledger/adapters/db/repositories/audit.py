@@ -6,14 +6,43 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.pipeline import NO_WAIT
 from seatledger.adapters.db.rows import as_values, from_row
-from seatledger.domain.audit import AuditEntry, Head
+from seatledger.domain.audit import INSTALLATION_CHAIN, AuditEntry, Head
+
+NOTIFY_CHANNEL = "audit_events"  # LISTENed to by entrypoints/api/events.py and read_cache.py
 
 _E = t.audit_events.c
 _H = t.audit_heads.c
+
+
+# NOTE: an alias, so that the subquery reads the installation's row and is not
+# correlated with the row being updated.
+_I = t.audit_heads.alias("installation_head").c
+_SET_HEAD_RETURNING = (
+    _H.chain,
+    select(_I.position).where(_I.chain == INSTALLATION_CHAIN).scalar_subquery().label("i_pos"),
+    select(_I.hash).where(_I.chain == INSTALLATION_CHAIN).scalar_subquery().label("i_hash"),
+)
+# NOTE: on PostgreSQL the head's UPDATE also notifies (delivered at commit, to every
+# listener: entrypoints/api/events.py, adapters/db/read_cache.py), so writing a
+# chain's head and telling of it is one statement.
+_NOTIFY = func.pg_notify(NOTIFY_CHANNEL, _H.chain).label("notified")
+_SET_HEAD = (
+    update(t.audit_heads)
+    .where(_H.chain == bindparam("b_chain"), _H.position == bindparam("b_expected"))
+    .values(position=bindparam("b_position"), hash=bindparam("b_hash"))
+)
+_SET_HEAD_SQLITE = _SET_HEAD.returning(*_SET_HEAD_RETURNING)
+_SET_HEAD_POSTGRES = _SET_HEAD.returning(*_SET_HEAD_RETURNING, _NOTIFY)
+_APPEND = insert(t.audit_events).execution_options(**NO_WAIT)  # sent without waiting
+
+# The installation chain's head as a statement of this transaction read it, or
+# None: every change of the webhook endpoints is on that chain (outbox's cache).
+InstallationVersion = tuple[int, str] | None
 
 
 class AuditLog:
@@ -23,11 +52,13 @@ class AuditLog:
     def advance_heads(self, counts: dict[str, int]) -> dict[str, Head]:
         """Moves each chain's head ``counts[chain]`` positions forward and returns
         the heads before the move, in one UPDATE (and one INSERT for chains with
-        no entry yet, whose heads are written with them). The UPDATE takes the
-        heads' row locks (PostgreSQL) or the write lock (SQLite): writers of one
-        chain take positions one after another, so each chain stays gapless
-        whatever commits first. An account's head is only taken under its
-        account's lock, so two writers never wait on each other in two orders."""
+        no entry yet, whose heads are written with them): for the chains whose
+        head the transaction does not hold already (the installation chain, an
+        account's first entries). The UPDATE takes the heads' row locks
+        (PostgreSQL) or the write lock (SQLite): writers of one chain take
+        positions one after another, so each chain stays gapless whatever commits
+        first. An account's head is only taken under its account's lock, so two
+        writers never wait on each other in two orders."""
         moved = self.conn.execute(
             update(t.audit_heads)
             .where(_H.chain.in_(list(counts)))
@@ -40,16 +71,53 @@ class AuditLog:
             self.conn.execute(insert(t.audit_heads), new)
         return {chain: heads.get(chain, Head()) for chain in counts}
 
-    def append(self, entries: Sequence[AuditEntry], heads: dict[str, Head]) -> None:
-        """The entries of every chain (one executemany) and the chains' new head
-        hashes (one UPDATE)."""
-        self.conn.execute(insert(t.audit_events), [as_values(e) for e in entries])
-        hashes = {chain: head.hash for chain, head in heads.items()}
-        self.conn.execute(
-            update(t.audit_heads)
-            .where(_H.chain.in_(list(hashes)))
-            .values(hash=case(hashes, value=_H.chain))
-        )
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        """The entries of every chain, in one executemany."""
+        self.conn.execute(_APPEND, [as_values(e) for e in entries])
+
+    def set_heads(self, moves: dict[str, tuple[int, Head]]) -> InstallationVersion:
+        """Each chain's head becomes ``moves[chain][1]`` where it is at position
+        ``moves[chain][0]`` (as the transaction read or advanced it), in one
+        UPDATE that also reads the installation chain's head (for
+        ``WebhookOutbox.enqueue``) and, on PostgreSQL, notifies each chain. A head
+        found elsewhere is a RuntimeError: the transaction must roll back."""
+        postgres = self.conn.dialect.name == "postgresql"
+        if len(moves) == 1:
+            ((chain, (expected, head)),) = moves.items()
+            params = {
+                "b_chain": chain,
+                "b_expected": expected,
+                "b_position": head.position,
+                "b_hash": head.hash,
+            }
+            statement = _SET_HEAD_POSTGRES if postgres else _SET_HEAD_SQLITE
+            rows = self.conn.execute(statement, params).all()
+        else:
+            returning = (*_SET_HEAD_RETURNING, _NOTIFY) if postgres else _SET_HEAD_RETURNING
+            rows = self.conn.execute(
+                update(t.audit_heads)
+                .where(
+                    or_(
+                        *(
+                            (_H.chain == chain) & (_H.position == expected)
+                            for chain, (expected, _) in moves.items()
+                        )
+                    )
+                )
+                .values(
+                    position=case({c: h.position for c, (_, h) in moves.items()}, value=_H.chain),
+                    hash=case({c: h.hash for c, (_, h) in moves.items()}, value=_H.chain),
+                )
+                .returning(*returning)
+            ).all()
+        if len(rows) != len(moves):
+            moved = sorted(set(moves) - {r.chain for r in rows})
+            raise RuntimeError(f"the audit heads of {moved} moved behind their lock")
+        if INSTALLATION_CHAIN in moves:
+            return None  # its endpoints may be this transaction's own changes
+        # NOTE: no installation head yet: nothing of the installation (no endpoint)
+        # was ever recorded, as at position 0.
+        return (rows[0].i_pos, rows[0].i_hash) if rows[0].i_pos is not None else (0, "")
 
     def heads(self, chain: str | None = None) -> dict[str, Head]:
         q = select(_H.chain, _H.position, _H.hash).order_by(_H.chain)

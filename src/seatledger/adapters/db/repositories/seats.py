@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal, overload
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.pipeline import NO_WAIT
 from seatledger.adapters.db.rows import as_values, from_row
+from seatledger.domain.accounts import Profile
 from seatledger.domain.ledger import LedgerEntry
 from seatledger.domain.pools import Pool
 from seatledger.domain.seat_policies import CAPPED_POLICIES
@@ -39,11 +51,63 @@ _RELEASE_SEAT = (
 _SEATS_HELD = select(t.seats.c.module, t.seats.c.pool_id).where(
     t.seats.c.user_id == bindparam("b_user")
 )
-_SEAT_ADD = insert(t.seats)
-_SEAT_REMOVE = delete(t.seats).where(
-    t.seats.c.user_id == bindparam("b_user"), t.seats.c.module == bindparam("b_module")
+# NOTE: NO_WAIT: writes whose result is never read, sent without waiting on
+# PostgreSQL (adapters/db/pipeline.py).
+_SEAT_ADD = insert(t.seats).execution_options(**NO_WAIT)
+_SEAT_REMOVE = (
+    delete(t.seats)
+    .where(t.seats.c.user_id == bindparam("b_user"), t.seats.c.module == bindparam("b_module"))
+    .execution_options(**NO_WAIT)
 )
-_LEDGER_APPEND = insert(t.seat_ledger).returning(t.seat_ledger.c.id)
+# (inline: no RETURNING of the new id, which SQLAlchemy would add on PostgreSQL)
+_LEDGER_APPEND = insert(t.seat_ledger).inline().execution_options(**NO_WAIT)
+_LEDGER_APPEND_ID = insert(t.seat_ledger).returning(t.seat_ledger.c.id)
+# What the seat policies need to seat one user (SeatTerms), in one query: the live
+# pools, each with the user's profile (module names joined by spaces: they have
+# none) and the newest contract version's end.
+_SPACE = literal_column("' '")
+_pr = t.profiles.c
+_PROFILE_MODULES = (
+    select(func.aggregate_strings(t.profile_modules.c.module, _SPACE))
+    .where(t.profile_modules.c.profile_id == bindparam("b_profile"))
+    .scalar_subquery()
+)
+_CONTRACT_END = (
+    select(t.contracts.c.end_date)
+    .where(t.contracts.c.account_id == bindparam("b_account"))
+    .order_by(t.contracts.c.version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_SEAT_TERMS = (
+    select(
+        t.pools,
+        _pr.id.label("profile_id"),
+        _pr.name.label("profile_name"),
+        _pr.all_modules.label("profile_all_modules"),
+        _pr.is_default.label("profile_is_default"),
+        _PROFILE_MODULES.label("profile_modules"),
+        _CONTRACT_END.label("contract_end"),
+    )
+    .select_from(
+        t.pools.outerjoin(
+            t.profiles, (_pr.id == bindparam("b_profile")) & (_pr.account_id == _p.account_id)
+        )
+    )
+    .where(_p.account_id == bindparam("b_account"), _p.retired.is_(False))
+    .order_by(_p.module)
+)
+
+
+@dataclass(frozen=True)
+class SeatTerms:
+    """The account's live pools (by module), the user's profile (None: not
+    found) and the end of the newest contract version. No live pool: nothing
+    else is read, as no seat can be taken."""
+
+    pools: dict[str, Pool]
+    profile: Profile | None
+    contract_end: date | None
 
 
 def _pool(r: Any) -> Pool:
@@ -57,6 +121,26 @@ class Pools:
     def live(self, account_id: str) -> dict[str, Pool]:
         rows = self.conn.execute(_LIVE_POOLS, {"b_account": account_id})
         return {r.module: _pool(r) for r in rows}
+
+    def seat_terms(self, account_id: str, profile_id: str) -> SeatTerms:
+        rows = self.conn.execute(
+            _SEAT_TERMS, {"b_account": account_id, "b_profile": profile_id}
+        ).all()
+        if not rows:
+            return SeatTerms({}, None, None)
+        first = rows[0]
+        profile = None
+        if first.profile_id is not None:
+            profile = Profile(
+                id=first.profile_id,
+                account_id=account_id,
+                name=first.profile_name,
+                modules=None
+                if first.profile_all_modules
+                else frozenset((first.profile_modules or "").split()),
+                is_default=first.profile_is_default,
+            )
+        return SeatTerms({r.module: _pool(r) for r in rows}, profile, first.contract_end)
 
     def all(self, account_id: str) -> dict[str, Pool]:
         rows = self.conn.execute(select(t.pools).where(t.pools.c.account_id == account_id))
@@ -178,9 +262,19 @@ class Ledger:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def append(self, entry: LedgerEntry, *, pool_id: str) -> int:
-        return self.conn.execute(
-            _LEDGER_APPEND,
+    @overload
+    def append(
+        self, entry: LedgerEntry, *, pool_id: str, id_wanted: Literal[True] = True
+    ) -> int: ...
+
+    @overload
+    def append(self, entry: LedgerEntry, *, pool_id: str, id_wanted: Literal[False]) -> None: ...
+
+    def append(self, entry: LedgerEntry, *, pool_id: str, id_wanted: bool = True) -> int | None:
+        """The entry's id if ``id_wanted``, else None (then it is sent without
+        waiting, on PostgreSQL)."""
+        result = self.conn.execute(
+            _LEDGER_APPEND_ID if id_wanted else _LEDGER_APPEND,
             {
                 "account_id": entry.account_id,
                 "pool_id": pool_id,
@@ -195,7 +289,8 @@ class Ledger:
                 "actor": entry.actor,
                 "cause": entry.cause,
             },
-        ).scalar_one()
+        )
+        return result.scalar_one() if id_wanted else None
 
     def last_before(self, account_id: str, moment: datetime) -> list[LedgerEntry]:
         """Per module, the last entry before ``moment``: its ``*_after`` numbers are

@@ -9,15 +9,39 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.pipeline import NO_WAIT
 from seatledger.domain.users import ACTIVE, DELETED, PRIVILEGED_ROLES, ListedEmail, User
 
 # NOTE: statements on the seat path are built once (see repositories/seats.py).
-_USER_WITH_WORKSPACES = (
-    select(t.users, t.user_workspaces.c.workspace_id)
-    .select_from(t.users.outerjoin(t.user_workspaces))
+# A user with its workspaces (ids joined by spaces: ids have none) and a row per
+# seat it holds (or one row with none). The separator is SQL, not a parameter.
+_SPACE = literal_column("' '")
+_WORKSPACE_IDS = (
+    select(func.aggregate_strings(t.user_workspaces.c.workspace_id, _SPACE))
+    .where(t.user_workspaces.c.user_id == t.users.c.id)
+    .scalar_subquery()
+)
+_USER_WITH_SEATS = (
+    select(
+        t.users,
+        _WORKSPACE_IDS.label("joined_workspace_ids"),
+        t.seats.c.module.label("seat_module"),
+        t.seats.c.pool_id.label("seat_pool_id"),
+    )
+    .select_from(t.users.outerjoin(t.seats, t.seats.c.user_id == t.users.c.id))
     .where(t.users.c.id == bindparam("b_user"), t.users.c.account_id == bindparam("b_account"))
 )
 _SAVED_COLUMNS = (
@@ -38,6 +62,7 @@ _USER_SAVE = (
     update(t.users)
     .where(t.users.c.id == bindparam("b_id"))
     .values({name: bindparam(f"b_{name}") for name in _SAVED_COLUMNS})
+    .execution_options(**NO_WAIT)  # PostgreSQL: sent without waiting (pipeline.py)
 )
 
 
@@ -140,12 +165,20 @@ class Users:
             )
 
     def get(self, account_id: str, user_id: str) -> User | None:
+        found = self.with_seats(account_id, user_id)
+        return found[0] if found else None
+
+    def with_seats(self, account_id: str, user_id: str) -> tuple[User, dict[str, str]] | None:
+        """The user and the seats it holds (module → pool id), in one query."""
         rows = self.conn.execute(
-            _USER_WITH_WORKSPACES, {"b_user": user_id, "b_account": account_id}
+            _USER_WITH_SEATS, {"b_user": user_id, "b_account": account_id}
         ).all()
         if not rows:
             return None
-        return _user(rows[0], sorted(r.workspace_id for r in rows if r.workspace_id))
+        first = rows[0]
+        workspace_ids = sorted((first.joined_workspace_ids or "").split())
+        held = {r.seat_module: r.seat_pool_id for r in rows if r.seat_module is not None}
+        return _user(first, workspace_ids), held
 
     def credentials(self, account_id: str, email_key: str) -> Any:
         """The ``user_id`` and ``password_hash`` of the user with this email (sign-in):

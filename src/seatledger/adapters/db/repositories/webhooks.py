@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.pipeline import NO_WAIT
+from seatledger.adapters.db.repositories.audit import InstallationVersion
 from seatledger.domain.audit import AuditEntry
 from seatledger.domain.ids import new_id
 from seatledger.domain.webhooks import WebhookEndpoint, payload, subscribes
@@ -19,6 +22,15 @@ _P = t.webhook_endpoints.c
 _D = t.webhook_deliveries.c
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+_DELIVERIES_ADD = insert(t.webhook_deliveries).execution_options(**NO_WAIT)
+_LIVE_SUBSCRIPTIONS = select(_P.id, _P.events, _P.account_id).where(_P.deleted_at.is_(None))
+# Per engine: the live endpoints' (id, event types, account_id) as read at an
+# installation head; valid while that head has not moved (every change of an
+# endpoint is recorded on the installation chain, in the change's transaction).
+_SUBSCRIPTIONS: weakref.WeakKeyDictionary[
+    Engine, tuple[tuple[int, str], tuple[tuple[str, frozenset[str], str | None], ...]]
+] = weakref.WeakKeyDictionary()
 
 
 def _endpoint(row: Any) -> WebhookEndpoint:
@@ -117,26 +129,44 @@ class WebhookOutbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def enqueue(self, entries: Sequence[AuditEntry], *, at: datetime) -> int:
+    def enqueue(
+        self,
+        entries: Sequence[AuditEntry],
+        *,
+        at: datetime,
+        installation: InstallationVersion = None,
+    ) -> int:
         """One delivery row per entry and live endpoint that subscribes to it, in
-        the change's transaction (the outbox): one read of the endpoints, one
-        insert. ``at``: the change's time (the account's clock)."""
-        endpoints = self.conn.execute(
-            select(_P.id, _P.events, _P.account_id).where(_P.deleted_at.is_(None))
-        ).all()
+        the change's transaction (the outbox): at most one read of the endpoints,
+        one insert. ``at``: the change's time (the account's clock).
+        ``installation``: the installation chain's head as a statement of this
+        transaction read it (AuditLog.set_heads), or None: the endpoints read at
+        that head are taken from memory (``_SUBSCRIPTIONS``), as every change of
+        an endpoint moves that head; otherwise they are read, and kept for that
+        head."""
+        engine = self.conn.engine
+        kept = _SUBSCRIPTIONS.get(engine) if installation is not None else None
+        if kept is not None and kept[0] == installation:
+            endpoints = kept[1]
+        else:
+            endpoints = tuple(
+                (r.id, frozenset(json.loads(r.events)), r.account_id)
+                for r in self.conn.execute(_LIVE_SUBSCRIPTIONS)
+            )
+            if installation is not None:
+                _SUBSCRIPTIONS[engine] = (installation, endpoints)
         if not endpoints:
             return 0
         rows = []
-        for endpoint in endpoints:
-            wanted = json.loads(endpoint.events)
+        for endpoint_id, wanted, account_id in endpoints:
             for entry in entries:
-                if endpoint.account_id not in (None, entry.account_id):
+                if account_id not in (None, entry.account_id):
                     continue
                 if subscribes(wanted, entry):
                     rows.append(
                         {
                             "id": new_id("dlv"),
-                            "endpoint_id": endpoint.id,
+                            "endpoint_id": endpoint_id,
                             "event_id": entry.id,
                             "event_type": entry.type,
                             "payload": payload(entry),
@@ -147,7 +177,7 @@ class WebhookOutbox:
                         }
                     )
         if rows:
-            self.conn.execute(insert(t.webhook_deliveries), rows)
+            self.conn.execute(_DELIVERIES_ADD, rows)
         return len(rows)
 
     def lease_due(
