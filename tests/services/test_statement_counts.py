@@ -7,8 +7,9 @@ engine, so every statement of every connection counts (BEGIN too, which SQLite's
 transactions send; PostgreSQL's begin with their first statement).
 
 On PostgreSQL the writes whose results nobody reads are sent without waiting
-(adapters/db/pipeline.py): those are counted too, and apart, as they cost no
-round trip of their own.
+(adapters/db/pipeline.py), and the COMMIT after them: those are counted too, and
+apart, as they cost no round trip of their own (a COMMIT is a statement there,
+not a call of the driver's commit).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ ACTIVATE = {
         "UPDATE users",  # sent without waiting
         "INSERT audit_events",  # sent without waiting
         "UPDATE audit_heads",  # also notifies the chain (pg_notify in its RETURNING)
+        "COMMIT",  # sent without waiting: one round trip waits for the writes and it
     ],
 }
 # One deactivate of that member (it holds one seat):
@@ -78,9 +80,10 @@ DEACTIVATE = {
         "UPDATE users",  # sent without waiting
         "INSERT audit_events",  # sent without waiting
         "UPDATE audit_heads",
+        "COMMIT",  # sent without waiting
     ],
 }
-NO_WAIT = {"sqlite": 0, "postgres": 4}  # of each activate and deactivate
+NO_WAIT = {"sqlite": 0, "postgres": 5}  # of each activate and deactivate
 # A page of users (users.list_users, GET /v1/accounts/{id}/users), whatever its size:
 LIST_PAGE = {
     "sqlite": [
@@ -128,15 +131,19 @@ _BILLING_RUN = [
     "SELECT billing_runs",  # the run as it ended
 ]
 _SEQUENCE_LOCK = _BILLING_RUN.index("SELECT number_sequences")
+_BATCH_END = len(_BILLING_RUN) - 2  # before get_run's transaction
 BILLING_RUN = {
     "sqlite": _BILLING_RUN,
-    # no BEGIN; the number sequence's advisory lock before it is read
+    # no BEGIN; the number sequence's advisory lock before it is read; the batch's
+    # COMMIT sent with its audit entries (pipeline.py)
     "postgres": [
         k
         for k in [
             *_BILLING_RUN[:_SEQUENCE_LOCK],
             "SELECT pg_advisory_xact_lock",
-            *_BILLING_RUN[_SEQUENCE_LOCK:],
+            *_BILLING_RUN[_SEQUENCE_LOCK:_BATCH_END],
+            "COMMIT",
+            *_BILLING_RUN[_BATCH_END:],
         ]
         if k != "BEGIN"
     ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 
 from seatledger.adapters.db import pipeline, read_cache, tables
 from seatledger.adapters.db import repositories as repo
+from seatledger.adapters.db.engine import writer_turn
 from seatledger.adapters.db.repositories.idempotency import (
     IdempotencyClaim,
     IdempotencyKeys,
@@ -117,6 +118,7 @@ class UnitOfWork:
         self.webhook_outbox = repo.WebhookOutbox(c)
         self._changes: list[audit.Change] = []
         self._heads: dict[str, audit.Head] = {}  # of locked accounts' chains, as now
+        self._writer_turn: AbstractContextManager[None] | None = None  # SQLite, engine.py
         self._drafts: list[_Draft] = []  # documents issued, numbered at commit
         self._documents: dict[str, IssuedInvoice] = {}  # by id, as they are now
         self._unstored: list[IssuedInvoice] = []  # issued, not written yet
@@ -134,6 +136,7 @@ class UnitOfWork:
             if self._tx.is_active:
                 self._tx.rollback()
         finally:
+            self._end_writer_turn()
             self.conn.close()
 
     def record(
@@ -298,22 +301,41 @@ class UnitOfWork:
         if self._changes:
             self._write_audit()
         claim = self.idempotency
-        pipeline.close(self.conn)  # every write's outcome, before the commit
         if claim is None or claim.taken:
+            # PostgreSQL: the COMMIT follows the writes sent without waiting, and
+            # one round trip waits for them all (pipeline.py).
+            pipeline.send_commit(self.conn)
             self._tx.commit()
+            self._end_writer_turn()
             read_cache.committed(self.engine, changed)
             return
+        pipeline.close(self.conn)  # every write's outcome, before the claim
         if not self.idempotency_keys.claim(claim):
             self._tx.rollback()
             raise IdempotencyKeyTaken(claim.key)
         self._tx.commit()
+        self._end_writer_turn()
         claim.taken = True
         read_cache.committed(self.engine, changed)
+
+    def _take_writer_turn(self) -> None:
+        """SQLite: this process's writers of the database take turns (engine.py
+        writer_turn), from the account lock to the transaction's end."""
+        if self._writer_turn is None:
+            turn = writer_turn(self.engine)
+            turn.__enter__()
+            self._writer_turn = turn
+
+    def _end_writer_turn(self) -> None:
+        turn, self._writer_turn = self._writer_turn, None
+        if turn is not None:
+            turn.__exit__(None, None, None)
 
     def lock_account(self, account_id: str) -> Account:
         """Every write use case starts here (see tables.accounts.lock_version); the
         lock also reads the head of the account's audit chain, which only moves
         under it, for the commit to write after."""
+        self._take_writer_turn()
         locked = self.accounts.lock(account_id)
         if locked is None:
             raise NotFound(f"account {account_id} not found", field="account_id")
@@ -340,6 +362,7 @@ class UnitOfWork:
         ``seat_request`` (by id), an ``invitation``, a ``setup_token`` or a
         ``user_token`` (by token hash), taken first thing; an unknown one is NotFound."""
         table, column, field = _OWNED[kind]
+        self._take_writer_turn()
         account = self.accounts.lock_owner(table, column, key)
         if account is None:
             raise NotFound(f"{kind.replace('_', ' ')} not found", field=field)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from seatledger.adapters.db import pipeline
 from seatledger.config import (
@@ -16,6 +21,38 @@ from seatledger.config import (
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+WRITER_WAIT_SECONDS = 60  # as long as SQLite's busy timeout (make_engine)
+
+# SQLite: per database file, the turn of this process's writers (writer_turn).
+_writer_turns: dict[str, threading.Lock] = {}
+_writer_turns_lock = threading.Lock()
+
+
+@contextmanager
+def writer_turn(engine: Engine) -> Iterator[None]:
+    """SQLite: waits for this process's turn to write to ``engine``'s database
+    file, for the block (a unit of work's account lock to its end). SQLite has
+    one writer at a time; a writer that finds the write lock taken sleeps in
+    SQLite's busy handler by growing steps (up to 100 ms) however soon the lock is
+    free, so many threads writing at once mostly sleep. Taking turns here first,
+    the next writer of this process starts as soon as the last ends; other
+    processes still meet SQLite's lock. Entered before the transaction's first
+    write (the account lock), so no thread holds the write lock while it waits
+    here. Waiting longer than the busy timeout is SQLite's own "database is
+    locked". Nothing on PostgreSQL (row locks queue their waiters)."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    key = str(Path(path).resolve())
+    with _writer_turns_lock:
+        turn = _writer_turns.setdefault(key, threading.Lock())
+    if not turn.acquire(timeout=WRITER_WAIT_SECONDS):
+        raise OperationalError("BEGIN", None, sqlite3.OperationalError("database is locked"))
+    try:
+        yield
+    finally:
+        turn.release()
 
 
 def make_engine(

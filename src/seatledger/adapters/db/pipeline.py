@@ -18,8 +18,9 @@ Invariants:
   that waits, at the latest by ``close_pipeline`` before the commit, as the same
   SQLAlchemy exception (IntegrityError, …): the transaction is rolled back whole.
 - The pipeline is closed before the transaction ends (``close``: the unit of work
-  closes it before its commit and on its way out), so a connection goes back to
-  the pool out of pipeline mode.
+  closes it before its commit, or sends the COMMIT with the writes and closes it
+  then, ``send_commit``, and on its way out), so a connection goes back to the
+  pool out of pipeline mode.
 
 SQLite has no pipeline: there every statement runs as it is executed.
 """
@@ -100,6 +101,18 @@ def close(conn: Connection, *, failing: bool = False) -> None:
         if failing:
             return
         raise _as_sqlalchemy(conn, error) from error
+
+
+def send_commit(conn: Connection) -> None:
+    """With a pipeline open on ``conn``: sends COMMIT after the statements sent
+    and closes the pipeline, so that waiting for them and committing is one round
+    trip; the transaction's own commit then finds it committed (psycopg commits
+    nothing then). An error of a statement before it skips the COMMIT and is
+    raised here. Without a pipeline: nothing (the transaction commits as usual)."""
+    if _allowed.get(conn) is None:
+        return
+    conn.exec_driver_sql("COMMIT", execution_options=NO_WAIT)
+    close(conn)
 
 
 def _as_sqlalchemy(conn: Connection, error: Exception) -> DBAPIError:
