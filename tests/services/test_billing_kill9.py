@@ -387,7 +387,14 @@ def copies(db_url: str, backend: str, tmp_path: Path) -> Iterator[Copies]:
 
 
 def start_bill(url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SEATLEDGER_DATABASE_URL": url, "COLUMNS": "100"}
+    # NOTE: batches of 2 accounts, each its own transaction: a kill lands between
+    # batches (some committed, mid-run) or inside one (its transaction lost).
+    env = {
+        **os.environ,
+        "SEATLEDGER_DATABASE_URL": url,
+        "COLUMNS": "100",
+        "SEATLEDGER_BILLING_BATCH_SIZE": "2",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "seatledger.entrypoints.cli", "bill", "--as-of", AS_OF],
         env=env,
