@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,8 +24,12 @@ from seatledger.config import (
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 WRITER_WAIT_SECONDS = 60  # as long as SQLite's busy timeout (make_engine)
 
-# SQLite: per database file, the turn of this process's writers (writer_turn).
+# SQLite: per database file, the turn of this process's writers (writer_turn);
+# per engine, its file's (or None: a memory database, PostgreSQL).
 _writer_turns: dict[str, threading.Lock] = {}
+_turn_of_engine: weakref.WeakKeyDictionary[Engine, threading.Lock | None] = (
+    weakref.WeakKeyDictionary()
+)
 _writer_turns_lock = threading.Lock()
 
 
@@ -40,13 +45,13 @@ def writer_turn(engine: Engine) -> Iterator[None]:
     write (the account lock), so no thread holds the write lock while it waits
     here. Waiting longer than the busy timeout is SQLite's own "database is
     locked". Nothing on PostgreSQL (row locks queue their waiters)."""
-    path = engine.url.database
-    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+    try:
+        turn = _turn_of_engine[engine]
+    except KeyError:
+        turn = _turn_of_engine[engine] = _file_turn(engine)
+    if turn is None:
         yield
         return
-    key = str(Path(path).resolve())
-    with _writer_turns_lock:
-        turn = _writer_turns.setdefault(key, threading.Lock())
     if not turn.acquire(timeout=WRITER_WAIT_SECONDS):
         raise OperationalError("BEGIN", None, sqlite3.OperationalError("database is locked"))
     try:
@@ -107,6 +112,14 @@ def make_engine(
     )
     pipeline.install(engine)  # a unit of work's writes in one round trip (pipeline.py)
     return engine
+
+
+def _file_turn(engine: Engine) -> threading.Lock | None:
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+    with _writer_turns_lock:
+        return _writer_turns.setdefault(str(Path(path).resolve()), threading.Lock())
 
 
 def connection_lost(error: BaseException) -> bool:
