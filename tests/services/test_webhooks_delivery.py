@@ -368,3 +368,32 @@ def test_workers_side_by_side_send_each_delivery_once(engine, uow_factory, backe
     assert len(ids) == len(set(ids)) == 40, (backend, len(ids), len(set(ids)))
     assert sum(r.delivered for r in rounds) == 40
     assert {(r.status, r.attempts) for r in deliveries(engine)} == {("delivered", 1)}
+
+
+def test_an_attempt_made_from_a_thread_running_an_event_loop_is_delivered(engine, uow_factory):
+    """A worker called where an event loop runs (an async host, a browser
+    driver's loop left in the main thread) still sends: the attempt runs on a
+    thread of its own, never failing with "asyncio.run() cannot be called from
+    a running event loop"."""
+    import asyncio
+
+    clock = FixedClock(real_now())
+    with Receiver() as receiver:
+        endpoint(uow_factory, receiver.url, clock.now())
+        record_changes(uow_factory, new_account(uow_factory, clock.now()), clock.now())
+
+        (due,) = lease_due(uow_factory(), now=clock.now(), timeout=5, limit=8)
+
+        async def inside_a_loop() -> str:
+            return attempt_delivery(
+                uow_factory, due, sender=HttpxSender(LOOPBACK), clock=clock, timeout=5
+            )
+
+        statuses: list[str] = []  # a thread of its own: whatever this one runs
+        thread = threading.Thread(target=lambda: statuses.append(asyncio.run(inside_a_loop())))
+        thread.start()
+        thread.join(30)
+        assert statuses == ["delivered"]
+        assert len(receiver.received) == 1
+    (row,) = deliveries(engine)
+    assert (row.status, row.attempts, row.last_error) == ("delivered", 1, None)

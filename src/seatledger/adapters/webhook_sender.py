@@ -17,6 +17,7 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import certifi
@@ -126,6 +127,16 @@ class HttpxSender:
         self._tls = ssl.create_default_context(cafile=certifi.where())
 
     def send(self, url: str, *, headers: dict[str, str], body: bytes, timeout: float) -> Outcome:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no event loop in this thread: the attempt runs here
+            return self._run(url, headers, body, timeout)
+        # called from a thread that runs an event loop (asyncio.run would refuse):
+        # the attempt runs on a thread of its own, this one waits for it
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-attempt") as pool:
+            return pool.submit(self._run, url, headers, body, timeout).result()
+
+    def _run(self, url: str, headers: dict[str, str], body: bytes, timeout: float) -> Outcome:
         try:
             return asyncio.run(self._send(url, headers, body, timeout))
         except Exception as failure:  # pragma: no cover - a bug, recorded as the attempt's error

@@ -1,6 +1,8 @@
 """Browser fixtures for the console (tests/e2e/console/browser.py drives it).
 
-One browser for the whole session (``browser``), Debian's Chromium at
+One browser per test module (``browser``, closed after its last test:
+Playwright's sync driver keeps an event loop running in the main thread while it
+is open, which later tests calling ``asyncio.run`` must not find), Debian's Chromium at
 /usr/bin/chromium (Playwright's own browser download is never used; .ci/run
 installs the package): without it the tests are skipped, except under CI=true,
 where they fail. Each test gets a fresh context (its own cookies) and page on
@@ -18,7 +20,7 @@ import pytest
 from tests.e2e.console.browser import CHROMIUM, IN_CI, Console
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not shutil.which(CHROMIUM):
         message = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
