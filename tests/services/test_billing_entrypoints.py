@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from seatledger.clock import FixedClock
-from seatledger.entrypoints import cli
+from seatledger.entrypoints import billing_runs, cli
 from seatledger.entrypoints.api.app import create_app
 from seatledger.entrypoints.scheduler import (
     DEFAULT_INTERVAL,
@@ -167,7 +167,7 @@ def test_a_failing_run_is_logged_and_the_scheduler_keeps_going(engine, uow_facto
             calls.append(1)
             if len(calls) <= 2:
                 raise RuntimeError("database went away")
-        return billing.run_billing(*args, **kwargs)
+        return billing_runs.run_whole(*args, **kwargs)
 
     scheduler = BillingScheduler(
         engine=engine, clock=FixedClock(utc(2026, 1, 2)), interval=0.05, run=flaky
@@ -199,7 +199,7 @@ def test_stopping_the_scheduler_ends_a_long_run_between_two_accounts(engine):
     visited: list[int] = []
     started = threading.Event()
 
-    def long_run(_uow_factory, *, as_of, now, on_account):  # type: ignore[no-untyped-def]
+    def long_run(_engine, *, as_of, now, on_account, on_progress):  # type: ignore[no-untyped-def]
         for n in range(10_000):  # each "account" committed before on_account is called
             started.set()
             time.sleep(0.005)

@@ -196,6 +196,23 @@ def test_workers_share_a_run_and_its_numbers_stay_gapless(uow_factory, queue, wo
         assert dict(left.all()) == {}
 
 
+def test_the_hourly_scheduler_sends_its_runs_batches_to_the_workers(uow_factory, queue, workers):
+    """``seatledger serve``'s scheduler starts its runs like any other: with a
+    worker alive their batches are jobs the workers bill, not billed on the
+    scheduler's thread."""
+    from seatledger.clock import FixedClock
+    from seatledger.entrypoints.scheduler import BillingScheduler
+
+    ids = real_accounts(uow_factory, 12)
+    pool = workers(2)
+    scheduler = BillingScheduler(engine=queue, clock=FixedClock(AS_OF), interval=3600)
+    run = scheduler.run_once()
+    assert run is not None and run.status == DONE and run.failures == []
+    assert run.accounts == 12 and run.invoices_issued == PER_ACCOUNT * 12
+    assert sum(w.batches for w in pool) == run.batches_total >= 1, "the workers billed it"
+    assert_exactly_once_and_gapless(queue, ids)
+
+
 def test_two_queued_runs_at_once_issue_what_one_run_issues(uow_factory, queue, workers):
     ids = real_accounts(uow_factory, 16)
     workers(2)

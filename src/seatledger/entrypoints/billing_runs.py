@@ -127,3 +127,22 @@ def wait(
         left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         time.sleep(pause if left is None else min(pause, left))
         pause = min(pause * 2, 0.25)
+
+
+def run_whole(
+    engine: Engine,
+    *,
+    as_of: datetime,
+    now: datetime,
+    on_account: Callable[[str, int], None] | None = None,
+    on_progress: Callable[[BillingRun], None] | None = None,
+) -> BillingRun:
+    """A run from its start to its result: its batches to the workers when one
+    is alive (their progress read from the run's row, ``on_progress`` at each
+    read), else billed here one after another (``on_account`` after each
+    account). Either callback may raise to stop waiting or billing: what is
+    committed is complete, the next run carries on from there."""
+    started = start(engine, as_of=as_of, now=now)
+    bill_here(engine, started, at=now, on_account=on_account)
+    return wait(engine, started.run.id, timeout=None, on_progress=on_progress)
+

@@ -1,6 +1,8 @@
 """The billing scheduler inside ``seatledger serve`` (PRODUCT.md §5).
 
-A daemon thread that runs ``services.billing.run_billing(as_of=clock.now())``
+A daemon thread that runs a billing run as of ``clock.now()``
+(``billing_runs.run_whole``: on PostgreSQL with a billing worker alive its
+batches go to the job queue like any other run's, else this thread bills them)
 at once when it starts, then every ``SEATLEDGER_BILLING_INTERVAL`` seconds
 (default 3600: hourly), and after each run purges the idempotency keys older
 than 24 hours. A failing run is logged and retried at the next tick; the
@@ -22,7 +24,7 @@ from sqlalchemy import Engine
 
 from seatledger.clock import Clock
 from seatledger.domain.billing_runs import BillingRun
-from seatledger.services.billing import run_billing
+from seatledger.entrypoints import billing_runs
 from seatledger.services.idempotency import purge_idempotency_keys
 from seatledger.services.unit_of_work import UnitOfWork
 
@@ -53,7 +55,12 @@ def interval_from_env() -> float:
 
 
 class _Stopping(Exception):
-    """Raised between two accounts when the app shuts down during a run."""
+    """Raised between two accounts (or two reads of a queued run's progress)
+    when the app shuts down during a run."""
+
+
+# engine, as_of, now, on_account, on_progress -> the run's result
+Run = Callable[..., BillingRun]
 
 
 class BillingScheduler:
@@ -65,7 +72,7 @@ class BillingScheduler:
         engine: Engine,
         clock: Clock,
         interval: float | None = None,
-        run: Callable[..., BillingRun] = run_billing,
+        run: Run = billing_runs.run_whole,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -117,14 +124,18 @@ class BillingScheduler:
 
     def _bill_once(self) -> BillingRun | None:
 
-        def between_accounts(_account_id: str, _issued: int) -> None:
+        def stop_if_asked(*_progress: object) -> None:
             if self._stop.is_set():
                 raise _Stopping
 
         try:
             now = self.clock.now()
             result = self._run(
-                lambda: UnitOfWork(self.engine), as_of=now, now=now, on_account=between_accounts
+                self.engine,
+                as_of=now,
+                now=now,
+                on_account=stop_if_asked,
+                on_progress=stop_if_asked,
             )
         except _Stopping:
             log.info("billing scheduler stopped during a run; the next run carries on")
