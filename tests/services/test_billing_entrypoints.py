@@ -23,7 +23,7 @@ from seatledger.entrypoints.scheduler import (
     BillingScheduler,
     interval_from_env,
 )
-from seatledger.services import accounts, billing
+from seatledger.services import accounts
 from seatledger.services.unit_of_work import UnitOfWork
 
 OPERATOR = "operator:test"

@@ -145,4 +145,3 @@ def run_whole(
     started = start(engine, as_of=as_of, now=now)
     bill_here(engine, started, at=now, on_account=on_account)
     return wait(engine, started.run.id, timeout=None, on_progress=on_progress)
-
