@@ -116,7 +116,7 @@ _BILLING_RUN = [
     "SELECT pools",  # their pools
     "SAVEPOINT",  # the account's part of the batch
     "SELECT seller_settings",  # the seller, once per transaction
-    "UPDATE billing_states",  # the account billed through the month
+    "INSERT billing_states",  # the account billed through the month (an upsert)
     "INSERT invoices",  # its documents, one executemany
     "INSERT invoice_lines",  # their lines, one executemany
     "RELEASE",  # the account's part done

@@ -292,11 +292,13 @@ def record_capacity_change(
     purchased: bool = False,
     user_id: str | None = None,
     recorded_at: datetime | None = None,
+    id_wanted: bool = True,
 ) -> LedgerEntry:
     """Appends the change to the seat ledger and records ``pool.capacity_changed``
     (the pool before and after, and why: ``cause``, ``purchased``, ``user_id``),
-    and returns the ledger entry (with its id): a purchased increase is for the
-    use case to charge. ``user_id``: the user whose seat bought it. ``at``: when
+    and returns the ledger entry (with its id, unless not ``id_wanted``: then
+    the entry is sent without waiting on PostgreSQL): a purchased increase is
+    for the use case to charge. ``user_id``: the user whose seat bought it. ``at``: when
     the change takes effect (the ledger's time); ``recorded_at``: the account's
     time when it is made, if another (a back-dated contract version)."""
     before = replace(pool)
@@ -314,7 +316,11 @@ def record_capacity_change(
         user_id=user_id,
         purchased=purchased,
     )
-    entry_id = uow.ledger.append(entry, pool_id=pool.id)
+    entry_id = (
+        uow.ledger.append(entry, pool_id=pool.id)
+        if id_wanted or purchased
+        else uow.ledger.append(entry, pool_id=pool.id, id_wanted=False)
+    )
     pool.capacity = capacity
     after = replace(
         pool,

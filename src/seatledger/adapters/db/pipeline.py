@@ -14,6 +14,7 @@ opens one (leaving pipeline mode costs a round trip).
 Invariants:
 
 - A ``NO_WAIT`` statement's result is never read: no RETURNING, no rowcount.
+  SAVEPOINT and RELEASE SAVEPOINT are sent without waiting as well.
 - An error of a statement sent without waiting is raised by the next statement
   that waits, at the latest by ``close_pipeline`` before the commit, as the same
   SQLAlchemy exception (IntegrityError, …): the transaction is rolled back whole.
@@ -67,11 +68,21 @@ def _open_for_no_wait(
         _allowed[conn] = (manager, manager.__enter__())
 
 
+# Savepoints opened and released go without waiting too (a billing batch opens
+# one per account): they return nothing, and what could fail them (a lost
+# connection) fails the next statement that waits as well. A ROLLBACK TO waits.
+_SENT_WITHOUT_WAITING = ("SAVEPOINT ", "RELEASE SAVEPOINT ")
+
+
 def _wait_unless_no_wait(
     conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
 ) -> None:
     opened = _allowed.get(conn)
-    if opened is not None and not context.execution_options.get(_NO_WAIT):
+    if (
+        opened is not None
+        and not context.execution_options.get(_NO_WAIT)
+        and not statement.startswith(_SENT_WITHOUT_WAITING)
+    ):
         opened[1].sync()
 
 

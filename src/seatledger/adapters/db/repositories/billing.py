@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, tuple_, update
 
 from seatledger.adapters.db import tables as t
+from seatledger.adapters.db.pipeline import NO_WAIT
 from seatledger.adapters.db.rows import party_json, party_of, upsert
 from seatledger.domain.invoicing import IssuedInvoice, Line, PoolBase
 from seatledger.domain.planner import BillingState
@@ -20,6 +21,14 @@ _CREDITED = t.invoices.alias("credited")
 _DOCUMENTS = select(t.invoices, _CREDITED.c.number.label("credited_invoice_number")).outerjoin(
     _CREDITED, _CREDITED.c.id == t.invoices.c.credited_invoice_id
 )
+
+
+# NOTE: NO_WAIT: writes whose result is never read, sent without waiting on
+# PostgreSQL (adapters/db/pipeline.py): an error of one comes with the next
+# statement that waits, at the latest at the end of the savepoint or the commit.
+_INVOICE_ADD = insert(t.invoices).execution_options(**NO_WAIT)
+_LINE_ADD = insert(t.invoice_lines).execution_options(**NO_WAIT)
+_MARKER_ADD = insert(t.billing_markers).execution_options(**NO_WAIT)
 
 
 class Invoices:
@@ -70,7 +79,7 @@ class Invoices:
         if not documents:
             return
         self.conn.execute(
-            insert(t.invoices),
+            _INVOICE_ADD,
             [
                 {
                     "id": inv.id,
@@ -119,7 +128,7 @@ class Invoices:
         ]
         # NOTE: a period invoice is issued even with nothing to bill (0.00, no line)
         if lines:
-            self.conn.execute(insert(t.invoice_lines), lines)
+            self.conn.execute(_LINE_ADD, lines)
 
     def issued_since(self, account_id: str, since: datetime | None) -> list[IssuedInvoice]:
         """The account's documents issued at or after ``since`` (all when None)."""
@@ -262,9 +271,7 @@ class BillingMarkers:
         return found
 
     def add(self, account_id: str, key: str, *, at: datetime) -> None:
-        self.conn.execute(
-            insert(t.billing_markers).values(account_id=account_id, key=key, done_at=at)
-        )
+        self.conn.execute(_MARKER_ADD, {"account_id": account_id, "key": key, "done_at": at})
 
 
 def _line_json(ln: Line) -> dict[str, Any]:
@@ -334,13 +341,12 @@ class BillingStates:
             "pending": json.dumps([_line_json(ln) for ln in state.pending]),
             "next_due_at": next_due_at,
         }
-        done = self.conn.execute(
-            update(t.billing_states)
-            .where(t.billing_states.c.account_id == account_id)
-            .values(**values)
+        stmt = upsert(self.conn, t.billing_states).values(account_id=account_id, **values)
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account_id"], set_={k: stmt.excluded[k] for k in values}
+            ).execution_options(**NO_WAIT)
         )
-        if done.rowcount == 0:
-            self.conn.execute(insert(t.billing_states).values(account_id=account_id, **values))
 
     def due_no_later(self, account_id: str, moment: datetime) -> None:
         """Something may fall due at ``moment`` (a new contract version): a run must

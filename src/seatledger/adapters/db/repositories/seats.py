@@ -48,6 +48,22 @@ _RELEASE_SEAT = (
     .values(in_use=_p.in_use - 1)
     .returning(_p.in_use, _p.capacity)
 )
+_CHANGE_CAPACITY = (
+    update(t.pools)
+    .where(_p.id == bindparam("b_pool"))
+    .values(capacity=_p.capacity + bindparam("b_delta"))
+    .returning(_p.in_use, _p.capacity)
+)
+# the same, the capacity also the committed floor (a renewal's)
+_CHANGE_CAPACITY_COMMITTED = (
+    update(t.pools)
+    .where(_p.id == bindparam("b_pool"))
+    .values(
+        capacity=_p.capacity + bindparam("b_delta"),
+        committed_capacity=_p.capacity + bindparam("b_delta"),
+    )
+    .returning(_p.in_use, _p.capacity)
+)
 _SEATS_HELD = select(t.seats.c.module, t.seats.c.pool_id).where(
     t.seats.c.user_id == bindparam("b_user")
 )
@@ -190,13 +206,8 @@ class Pools:
         return row.in_use, row.capacity
 
     def change_capacity(self, pool_id: str, delta: int, *, commit_floor: bool) -> tuple[int, int]:
-        c = t.pools.c
-        values: dict[str, Any] = {"capacity": c.capacity + delta}
-        if commit_floor:
-            values["committed_capacity"] = c.capacity + delta
-        row = self.conn.execute(
-            update(t.pools).where(c.id == pool_id).values(**values).returning(c.in_use, c.capacity)
-        ).one()
+        statement = _CHANGE_CAPACITY_COMMITTED if commit_floor else _CHANGE_CAPACITY
+        row = self.conn.execute(statement, {"b_pool": pool_id, "b_delta": delta}).one()
         return row.in_use, row.capacity
 
 
