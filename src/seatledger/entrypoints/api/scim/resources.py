@@ -92,8 +92,10 @@ class User(Resource[Any]):
     name: Annotated[Name | None, Required.true] = None
     """The user's names."""
 
-    active: bool | None = None
-    """Whether the user is active: it holds seats and may sign in. Default true."""
+    active: Annotated[bool | None, Required.true] = None
+    """Whether the user is active: it holds seats and may sign in. A user is
+    active or not, never unassigned: no PATCH removes it. A create that leaves it
+    out makes the user active, a replace keeps it as it is."""
 
     emails: list[Email] | None = None
     """The addresses the identity provider lists."""

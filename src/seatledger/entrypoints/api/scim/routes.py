@@ -116,6 +116,25 @@ def _read(model: Any, body: dict[str, Any], endpoint: str, context: Context) -> 
     return _validated(model, _checked(body, endpoint), context)
 
 
+def _read_user(body: dict[str, Any], context: Context) -> UserResource:
+    """A User of a POST or PUT. ``active`` is required in our schema (a user is
+    active or not: it always has a value, and no PATCH removes it, RFC 7644
+    §3.5.2.2), yet a body may leave it out (or null), as the core schema allows:
+    the User comes back with ``active`` unassigned, which _user_state reads as
+    active on a create and as it is on a replace."""
+    said = [key for key in body if isinstance(key, str) and key.lower() == "active"]
+    if any(body[key] is not None for key in said):
+        return _read(UserResource, body, "Users", context)
+    rest = {key: value for key, value in body.items() if key not in said}
+    resource = _read(UserResource, {**rest, "active": True}, "Users", context)
+    resource.active = None
+    return resource
+
+
+def _read_group(body: dict[str, Any], context: Context) -> Group:
+    return _read(Group, body, "Groups", context)
+
+
 def _read_patch(model: Any, body: dict[str, Any]) -> Any:
     """A PatchOp; in the entries a value lists, a null sub-attribute is left out
     (RFC 7643 §2.5: null is unassigned), so that Entra ID's remove of
@@ -247,9 +266,14 @@ def scim_schema(schema_uri: str, request: Request, _: CurrentPrincipal) -> Respo
 
 
 @router.post("/.search")
+@router.post("/Users/.search")
+@router.post("/Groups/.search")
 def scim_search(_: CurrentPrincipal) -> Response:
-    """RFC 7644 §3.4.3 lets a server search every resource type at once: not here."""
-    raise NotImplementedException(detail="search with POST is not supported; use GET /Users")
+    """RFC 7644 §3.4.3's search with POST (at the root: every resource type at
+    once): not here, the GET of /Users and /Groups with its query does it."""
+    raise NotImplementedException(
+        detail="search with POST is not supported; use GET /Users or GET /Groups"
+    )
 
 
 # --- users and groups: one implementation, by resource type ---------------------------
@@ -311,10 +335,11 @@ ListQuery = Annotated[Listing, Depends(listing)]
 class ResourceKind:
     """What tells /Users and /Groups apart: the resource's model, endpoint, core
     schema and filters, the use cases' keyword for its id, its use cases
-    (services/scim.py), and the translations both ways: ``resource`` the use
-    cases' answer as the SCIM resource, ``state`` what a resource asks for, from
-    the resource as it is now (None on a create); ``check_patched`` refuses what a
-    PATCH may not leave."""
+    (services/scim.py), and the translations both ways: ``read`` a POST's or PUT's
+    body as the resource, ``resource`` the use cases' answer as the SCIM resource,
+    ``state`` what a resource asks for, from the resource as it is now (None on a
+    create). What a PATCH may not leave (a required attribute unassigned: RFC 7644
+    §3.5.2.2, 400 mutability) scim2-models refuses from the schema."""
 
     model: Any
     endpoint: str
@@ -326,19 +351,14 @@ class ResourceKind:
     list: Callable[..., scim.Page]
     change: Callable[..., Any]
     delete: Callable[..., None]
+    read: Callable[[dict[str, Any], Context], Any]
     resource: Callable[[Any, str], Any]
     state: Callable[[Any, Any], Any]
-    check_patched: Callable[[Any], None]
 
 
 def _user_state(resource: UserResource, current: ScimUser | None) -> UserState:
     """``active`` left out: active on a create, as it is on a replace."""
     return user_state(resource, active_if_unsaid=current is None or current.user.status == ACTIVE)
-
-
-def _active_kept(resource: UserResource) -> None:
-    if resource.active is None:
-        raise InvalidValueException(detail="active cannot be removed: a user is active or not")
 
 
 def _group_state(resource: Group, _current: WorkspaceMembers | None) -> GroupState:
@@ -356,9 +376,9 @@ USERS = ResourceKind(
     list=scim.list_users,
     change=scim.change_user,
     delete=scim.delete_user,
+    read=_read_user,
     resource=user_resource,
     state=_user_state,
-    check_patched=_active_kept,
 )
 GROUPS = ResourceKind(
     model=Group,
@@ -371,14 +391,14 @@ GROUPS = ResourceKind(
     list=scim.list_groups,
     change=scim.change_group,
     delete=scim.delete_group,
+    read=_read_group,
     resource=group_resource,
     state=_group_state,
-    check_patched=lambda _resource: None,
 )
 
 
 def _create(kind: ResourceKind, call: ScimCall, body: dict[str, Any]) -> Response:
-    resource = _read(kind.model, body, kind.endpoint, Context.RESOURCE_CREATION_REQUEST)
+    resource = kind.read(body, Context.RESOURCE_CREATION_REQUEST)
     created = kind.create(
         call.uow,
         account_id=call.account_id,
@@ -434,7 +454,7 @@ def _change(
 def _replace(
     kind: ResourceKind, call: ScimCall, resource_id: str, body: dict[str, Any]
 ) -> Response:
-    resource = _read(kind.model, body, kind.endpoint, Context.RESOURCE_REPLACEMENT_REQUEST)
+    resource = kind.read(body, Context.RESOURCE_REPLACEMENT_REQUEST)
     return _change(
         kind,
         call,
@@ -452,7 +472,6 @@ def _patch(kind: ResourceKind, call: ScimCall, resource_id: str, body: dict[str,
     def patch(current: Any) -> Any:
         resource = kind.resource(current, call.base_url)
         operations.patch(resource, scim_policy=POLICY)
-        kind.check_patched(resource)
         return kind.state(resource, current)
 
     return _change(kind, call, resource_id, patch, Context.RESOURCE_PATCH_RESPONSE)
@@ -497,8 +516,8 @@ def scim_replace_user(user_id: str, body: Body, call: Call) -> Response:
 @router.patch("/Users/{user_id}")
 def scim_patch_user(user_id: str, body: Body, call: Call) -> Response:
     """The forms Entra ID and Okta send are understood (any case of ``op``, a
-    value object without a path, a remove carrying its value); ``active`` cannot
-    be removed."""
+    value object without a path, a remove carrying its value); ``active`` is
+    required: removing it is refused (400 mutability)."""
     return _patch(USERS, call, user_id, body)
 
 
