@@ -2,7 +2,9 @@
 
 ``Console`` sets accounts up through the API (as the operator) and drives the
 pages as a person would; ``shoot`` saves a screenshot under
-test-artifacts/console/.
+test-artifacts/console/ (named by page, width and database). Every request a
+page of its contexts makes is recorded (``requests``): ``foreign_requests``
+answers those that went to another origin than the server's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CHROMIUM = os.environ.get("SEATLEDGER_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"
@@ -35,10 +38,12 @@ class Person:
 class Console:
     """A person at the console (``page``) and the operator behind the API (``api``)."""
 
-    def __init__(self, api: Any, browser: Any) -> None:
+    def __init__(self, api: Any, browser: Any, backend: str = "sqlite") -> None:
         self.api = api
         self.browser = browser
+        self.backend = backend
         self.contexts: list[Any] = []
+        self.requests: list[tuple[str, str]] = []  # (the page's url, the request's url)
         self.page = self.new_page()
 
     def new_page(self, width: int = WIDE) -> Any:
@@ -48,8 +53,37 @@ class Console:
             accept_downloads=True,
         )
         context.set_default_timeout(15_000)
+        context.on(
+            "request", lambda request: self.requests.append((request.frame.url, request.url))
+        )
         self.contexts.append(context)
         return context.new_page()
+
+    def same_origin(self, url: str) -> bool:
+        """``url`` is of the server's own origin (scheme, host and port)."""
+        own, other = urlsplit(self.api.url), urlsplit(url)
+        return (own.scheme, own.netloc) == (other.scheme, other.netloc)
+
+    def foreign_requests(self) -> list[tuple[str, str]]:
+        """The recorded requests that went elsewhere than the server ("data:" URLs
+        load nothing)."""
+        return [
+            (at, url)
+            for at, url in self.requests
+            if not url.startswith("data:") and not self.same_origin(url)
+        ]
+
+    def foreign_assets(self, page: Any = None) -> list[str]:
+        """The page's script and link elements whose URL is of another host."""
+        page = page or self.page
+        urls = page.evaluate(
+            """() => Array.from(document.querySelectorAll("script, link")).map(
+                el => el.getAttribute("src") || el.getAttribute("href") || "")"""
+        )
+        # NOTE: resolved against the page, as the browser would fetch them
+        # ("//cdn.example/x.js" has no scheme and is still another host's).
+        resolved = page.evaluate("urls => urls.map(u => new URL(u, document.baseURI).href)", urls)
+        return [u for u, r in zip(urls, resolved, strict=True) if u and not self.same_origin(r)]
 
     def close(self) -> None:
         for context in self.contexts:
@@ -77,6 +111,37 @@ class Console:
         setup = {"token": created["setup_token"], "password": PASSWORD}
         self.api.ok(self.api.anonymous.post("/v1/auth/setup", json=setup), 204)
         return Person(account_id, created["id"], email, f"{first_name} {last_name}", role)
+
+    def rich_account(self) -> dict[str, Any]:
+        """An account with something on every page: users of each status, a full
+        pool, invoices, a pending seat request, activity."""
+        api = self.api
+        account = api.create_account(
+            "Acme Manufacturing", test_clock=True, clock_start="2026-01-01T09:00:00Z"
+        )["id"]
+        api.create_contract(
+            account,
+            [api.terms("console", 4, policy="inactive_when_full", unit_price="15.00", minimum=2)],
+            start_date="2026-01-01",
+            increase_approval="operator",
+        )
+        owner = self.person(account, "owner", first_name="Olga", last_name="Owner")
+        api.create_user(account, first_name="Ada", last_name="Admin", role="admin", department="IT")
+        api.create_user(account, first_name="Mia", last_name="Machinist", department="Shop floor")
+        quiet = api.create_user(account, first_name="Ivo", last_name="Idle")
+        api.ok(api.client.post(f"/v1/accounts/{account}/users/{quiet['id']}/deactivate"))
+        api.create_user(account, first_name="Noah", last_name="Night")  # the pool is full
+        api.ok(
+            api.client.post(f"/v1/accounts/{account}/clock", json={"now": "2026-03-01T09:00:00Z"})
+        )
+        api.ok(
+            api.client.post(
+                f"/v1/accounts/{account}/seat-requests",
+                json={"module": "console", "target_capacity": 6},
+            ),
+            201,
+        )
+        return {"account": account, "owner": owner}
 
     # --- the pages ------------------------------------------------------------------
     def sign_in(self, who: Person, page: Any = None) -> Any:
@@ -166,6 +231,26 @@ class Console:
         page = page or self.page
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         width = page.viewport_size["width"]
-        target = ARTIFACTS / f"{name}-{width}.png"
+        target = ARTIFACTS / f"{name}-{width}-{self.backend}.png"
         page.screenshot(path=str(target), full_page=True)
         return target
+
+    @staticmethod
+    def tab_to(page: Any, target: Any, limit: int = 40) -> None:
+        """Presses Tab until ``target`` (a locator) has the focus."""
+        for _ in range(limit):
+            if target.evaluate("el => el === document.activeElement"):
+                return
+            page.keyboard.press("Tab")
+        raise AssertionError(f"{limit} presses of Tab never reached {target}")
+
+    @staticmethod
+    def table(page: Any, caption: str) -> list[list[str]]:
+        """The body rows of the table with this caption, each as its cells' texts
+        (header cells included)."""
+        table = page.locator("table", has=page.locator("caption", has_text=caption))
+        rows = table.locator("tbody tr")
+        return [
+            [c.strip() for c in rows.nth(i).locator("th, td").all_inner_texts()]
+            for i in range(rows.count())
+        ]

@@ -7,7 +7,9 @@ is open, which later tests calling ``asyncio.run`` must not find), Debian's Chro
 installs the package): without it the tests are skipped, except under CI=true,
 where they fail. Each test gets a fresh context (its own cookies) and page on
 the ``api`` server of tests/e2e/conftest.py, so every console test runs on
-SQLite and PostgreSQL against a real uvicorn process.
+SQLite and PostgreSQL against a real uvicorn process. After each test, every
+request its pages made must have gone to that server (no CDN, nothing of
+another site): the test fails otherwise.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def console(api: Any, browser: Any) -> Iterator[Console]:
-    at_console = Console(api, browser)
+def console(api: Any, browser: Any, backend: str) -> Iterator[Console]:
+    at_console = Console(api, browser, backend)
     try:
         yield at_console
     finally:
         at_console.close()
+    foreign = at_console.foreign_requests()
+    assert foreign == [], f"requests to another origin than {api.url}: {foreign[:5]}"

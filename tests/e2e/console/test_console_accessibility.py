@@ -1,7 +1,7 @@
 """Every console page, at 1280 and 390 pixels wide: axe-core (as
 axe-playwright-python ships it) finds no serious or critical violation, nothing
 is wider than the window, and a screenshot is saved under
-test-artifacts/console/<page>-<width>.png; axe's findings of every impact are
+test-artifacts/console/<page>-<width>-<backend>.png; axe's findings of every impact are
 written to test-artifacts/console/axe-<backend>.json."""
 
 from __future__ import annotations
@@ -17,38 +17,8 @@ from tests.e2e.console.browser import ARTIFACTS, NARROW, WIDE, Console
 BLOCKING = ("serious", "critical")
 
 
-def _rich_account(console: Console) -> dict[str, Any]:
-    """An account with something on every page: users of each status, a full
-    pool, invoices, a pending seat request, activity."""
-    api = console.api
-    account = api.create_account(
-        "Acme Manufacturing", test_clock=True, clock_start="2026-01-01T09:00:00Z"
-    )["id"]
-    api.create_contract(
-        account,
-        [api.terms("console", 4, policy="inactive_when_full", unit_price="15.00", minimum=2)],
-        start_date="2026-01-01",
-        increase_approval="operator",
-    )
-    owner = console.person(account, "owner", first_name="Olga", last_name="Owner")
-    api.create_user(account, first_name="Ada", last_name="Admin", role="admin", department="IT")
-    api.create_user(account, first_name="Mia", last_name="Machinist", department="Shop floor")
-    quiet = api.create_user(account, first_name="Ivo", last_name="Idle")
-    api.ok(api.client.post(f"/v1/accounts/{account}/users/{quiet['id']}/deactivate"))
-    api.create_user(account, first_name="Noah", last_name="Night")  # the pool is full
-    api.ok(api.client.post(f"/v1/accounts/{account}/clock", json={"now": "2026-03-01T09:00:00Z"}))
-    api.ok(
-        api.client.post(
-            f"/v1/accounts/{account}/seat-requests",
-            json={"module": "console", "target_capacity": 6},
-        ),
-        201,
-    )
-    return {"account": account, "owner": owner}
-
-
 def test_every_page_is_accessible_at_both_widths(console: Console, backend: str) -> None:
-    made = _rich_account(console)
+    made = console.rich_account()
     account, owner = made["account"], made["owner"]
     axe = Axe()
     findings: dict[str, list[dict[str, Any]]] = {}
@@ -77,7 +47,8 @@ def test_every_page_is_accessible_at_both_widths(console: Console, backend: str)
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"{name} at {width}px is {overflow}px wider than the window"
-            console.shoot(name, page)
+            shot = console.shoot(name, page)
+            assert shot.name == f"{name}-{width}-{backend}.png"  # one per database
 
     def go(url: str) -> Callable[[Any], None]:
         return lambda page: page.goto(url)

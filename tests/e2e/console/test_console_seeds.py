@@ -213,7 +213,7 @@ def test_seed_002_block_two_modules_and_an_operator_approves(console: Console) -
     operator = console.sign_in_operator(console.new_page())
     operator.get_by_role("link", name="Seat requests").click()
     row = operator.get_by_role("row", name=re.compile("case_management"))
-    row.get_by_label("now").check()
+    assert row.get_by_text("An increase applies when approved.").is_visible()  # no renewal
     with operator.expect_navigation():
         row.get_by_role("button", name="Approve").click()
     assert "is applied" in console.flash(operator)
