@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from seatledger.services import accounts, billing, users
+from seatledger.services import access, accounts, billing, users
 from seatledger.services.unit_of_work import UnitOfWork
 
 Uow = Callable[[], UnitOfWork]
@@ -310,3 +310,62 @@ def test_a_billing_run_of_one_account_sends_no_more_than_the_recorded_statements
 )
 def test_kinds_name_the_verb_and_the_table(statement: str, expected: str) -> None:
     assert kind(statement) == expected
+
+
+def _version_adding_records(uow: Uow, account_id: str, *, capacity: int) -> None:
+    """A second version, in force from 1 January, that adds ``records``."""
+    accounts.create_contract(
+        uow(),
+        account_id=account_id,
+        start_date=date(2026, 1, 1),
+        billing_interval="month",
+        pools=[
+            {"module": "console", "capacity": 100, "policy": "block", "unit_price": "9.00"},
+            {"module": "records", "capacity": capacity, "policy": "block", "unit_price": "4.00"},
+        ],
+        at=T0,
+        actor=OPERATOR,
+    )
+
+
+def test_a_version_adding_a_module_seats_every_active_user_reading_once_not_per_user(
+    engine: Engine, uow_factory: Uow
+) -> None:
+    """Every active user whose profile grants the module a version adds takes its
+    seat in the same change; the pools, profiles, seats held and the contract's
+    end are read once for all of them (the reads are the same for 2 users as for
+    8), and only the seats taken add statements (their writes)."""
+    selects: dict[int, int] = {}
+    for count in (2, 8):
+        account_id, ids = an_account_with_users(uow_factory, count + 1)
+        for user_id in ids[:count]:  # the last stays inactive: it takes no seat
+            users.activate_user(
+                uow_factory(), account_id=account_id, user_id=user_id, at=T0, actor=OPERATOR
+            )
+        with counting(engine) as counted:
+            _version_adding_records(uow_factory, account_id, capacity=count)
+        selects[count] = sum(1 for k in counted.kinds if k.startswith("SELECT"))
+        pools = {p.module: p for p in access.list_pools(uow_factory(), account_id=account_id)}
+        assert (pools["records"].in_use, pools["records"].capacity) == (count, count)
+        seated = [users.get_user(uow_factory(), account_id=account_id, user_id=u) for u in ids]
+        assert [sorted(r.seats) for r in seated] == [["console", "records"]] * count + [[]]
+    assert selects[2] == selects[8], selects
+
+
+def test_a_version_adding_a_module_too_small_for_the_active_users_is_refused_whole(
+    uow_factory: Uow,
+) -> None:
+    """A full block pool refuses the whole version (§3): the users planned on the
+    pool as the ones before them left it, not as it was read."""
+    account_id, ids = an_account_with_users(uow_factory, 3)
+    for user_id in ids:
+        users.activate_user(
+            uow_factory(), account_id=account_id, user_id=user_id, at=T0, actor=OPERATOR
+        )
+    from seatledger.domain.errors import DomainError
+
+    with pytest.raises(DomainError):
+        _version_adding_records(uow_factory, account_id, capacity=2)
+    pools = {p.module: p for p in access.list_pools(uow_factory(), account_id=account_id)}
+    assert "records" not in pools or pools["records"].in_use == 0
+    assert len(accounts.list_contracts(uow_factory(), account_id=account_id)) == 1

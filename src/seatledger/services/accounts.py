@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from seatledger.adapters.db.repositories.seats import SeatTerms
 from seatledger.adapters.locales import check_locale
 from seatledger.adapters.parties import check_party
 from seatledger.domain import money
@@ -452,15 +453,28 @@ def apply_contract_terms(
             )
     purchases: list[LedgerEntry] = []
     if new_modules:
+        # NOTE: read once for all the active users (not per user): the pools, kept
+        # current in memory by sync_seats as each user takes its seats, the
+        # profiles, the seats held and the contract's end.
         live = uow.pools.live(account.id)
-        for user in uow.users.list(
+        profiles = {p.id: p for p in uow.profiles.list(account.id)}
+        _, contract_end = uow.contracts.latest_end(account.id)
+        active = uow.users.list(
             account.id, status=ACTIVE, include_deleted=False, limit=None, after=None
-        ):
+        )
+        held = uow.seats.held_by_each([u.id for u in active])
+        for user in active:
+            terms = SeatTerms(live, profiles.get(user.profile_id or ""), contract_end)
             change = sync_seats(
-                uow, user=user, operation="contract", at=seats_at or at, actor=actor, pools=live
+                uow,
+                user=user,
+                operation="contract",
+                at=seats_at or at,
+                actor=actor,
+                terms=terms,
+                held=held[user.id],
             )
             purchases += change.purchases
-            live = uow.pools.live(account.id)
     return purchases
 
 

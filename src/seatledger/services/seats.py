@@ -70,7 +70,7 @@ def sync_seats(
     at: datetime,
     actor: str,
     add_license: bool = False,
-    pools: dict[str, Pool] | None = None,
+    terms: SeatTerms | None = None,
     held: dict[str, str] | None = None,
 ) -> SeatSync:
     """Make the user's seats match what it should hold.
@@ -80,29 +80,33 @@ def sync_seats(
     inactive (the caller saves the user). Refusals raise and, as nothing is
     committed, leave nothing behind. ``held``: the seats the user holds (module
     → pool id) when the caller read them with the user under this lock;
-    ``pools``: the account's live pools when the caller has them.
+    ``terms``: the account's live pools, the user's profile and the contract's
+    end when the caller read them (a contract version seating many users reads
+    them once): the pools' ``in_use`` and ``capacity`` are kept as the seats
+    taken and released leave them, so that the next user is planned on them.
     """
     held = uow.seats.held(user.id) if held is None else held
     wanted: set[str] = set()
-    terms: SeatTerms | None = None  # read with the pools, or not
     if user.needs_seats and user.profile_id is not None:
-        if pools is None:
+        if terms is None:
             terms = uow.pools.seat_terms(user.account_id, user.profile_id)
-            pools = terms.pools
-            wanted = terms.profile.grants(set(pools)) if terms.profile else set()
-        else:
-            wanted = wanted_modules(uow, user, pools)
+        wanted = terms.profile.grants(set(terms.pools)) if terms.profile else set()
+    pools = terms.pools if terms is not None else {}
     for module in sorted(set(held) - wanted):
         release_seat(
-            uow, user=user, module=module, pool_id=held[module], at=at, actor=actor, cause=operation
+            uow,
+            user=user,
+            module=module,
+            pool_id=held[module],
+            at=at,
+            actor=actor,
+            cause=operation,
+            pool=pools.get(module),
         )
     missing = sorted(wanted - set(held))
-    if not missing or pools is None:
+    if not missing or terms is None:
         return SeatSync([], sorted(wanted))
-    contract_end = (
-        terms.contract_end if terms is not None else uow.contracts.latest_end(user.account_id)[1]
-    )
-    check_seats_may_be_taken(contract_end, at.date())
+    check_seats_may_be_taken(terms.contract_end, at.date())
     plan = plan_seat_take(
         [pools[m].state for m in missing], operation=operation, add_license=add_license
     )
@@ -129,6 +133,7 @@ def sync_seats(
                 at=at,
                 actor=actor,
                 cause=operation,
+                pool=pools.get(module),
             )
         return SeatSync(list(plan.warnings), [])
     purchases: list[LedgerEntry] = []
@@ -150,6 +155,7 @@ def sync_seats(
         after = uow.pools.take_seat(pool.id)
         if after is None:  # pragma: no cover - the plan was made under the account lock
             raise refusal(pool.state, INACTIVE_WHEN_FULL_WARNING)
+        pool.in_use, pool.capacity = after
         uow.seats.add(
             user_id=user.id, module=pool.module, pool_id=pool.id, account_id=user.account_id, at=at
         )
@@ -251,8 +257,12 @@ def release_seat(
     at: datetime,
     actor: str,
     cause: str,
+    pool: Pool | None = None,
 ) -> None:
+    """``pool``: the pool in memory, if the caller keeps it (its numbers follow)."""
     in_use, capacity = uow.pools.release_seat(pool_id)
+    if pool is not None:
+        pool.in_use, pool.capacity = in_use, capacity
     uow.seats.remove(user.id, module)
     uow.ledger.append(
         LedgerEntry(

@@ -230,6 +230,17 @@ class Seats:
             is not None
         )
 
+    def held_by_each(self, user_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Each user's seats, module → pool id, in one query."""
+        out: dict[str, dict[str, str]] = {u: {} for u in user_ids}
+        if user_ids:
+            c = t.seats.c
+            for r in self.conn.execute(
+                select(c.user_id, c.module, c.pool_id).where(c.user_id.in_(user_ids))
+            ):
+                out[r.user_id][r.module] = r.pool_id
+        return out
+
     def held_by_users(self, user_ids: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {u: [] for u in user_ids}
         if user_ids:
