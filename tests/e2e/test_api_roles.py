@@ -84,6 +84,8 @@ WHO: dict[tuple[str, str], str] = {
             ("GET", "Schemas"),
             ("GET", "Schemas/{schema_uri}"),
             ("POST", ".search"),
+            ("POST", "Users/.search"),
+            ("POST", "Groups/.search"),
             ("POST", "Users"),
             ("GET", "Users"),
             ("GET", "Users/{user_id}"),

@@ -136,6 +136,27 @@ def test_a_write_that_fails_inside_a_savepoint_fails_the_savepoint_alone(
     assert state(engine, account_id)[0] == before[0] + 1
 
 
+def test_a_part_that_raises_after_a_failed_write_sent_without_waiting_fails_alone(
+    engine: Engine, uow_factory: Uow
+) -> None:
+    """A savepoint's part whose write failed unseen (sent without waiting, its
+    error not read yet) and that then raises for another reason is rolled back
+    alone like any other: the pipeline's failed state ends before the ROLLBACK
+    TO SAVEPOINT is sent (else the server would skip it too, and the whole
+    transaction would be lost: a billing batch's other accounts with it)."""
+    account_id, pool_id, user_id = an_account_with_a_user(uow_factory)
+    before = state(engine, account_id)
+    with uow_factory() as uow:
+        uow.lock_account(account_id)
+        uow.seats.add(**seat_of(account_id, pool_id, user_id))
+        # (SQLite runs each statement as it comes: there the write's own error)
+        with pytest.raises((RuntimeError, IntegrityError)), uow.savepoint():
+            uow.seats.add(**seat_of(account_id, pool_id, user_id))  # fails, unseen
+            raise RuntimeError("the part fails for a reason of its own")
+        uow.commit()
+    assert state(engine, account_id)[0] == before[0] + 1
+
+
 def test_a_unit_of_work_that_only_reads_opens_no_pipeline(engine: Engine, uow_factory: Uow) -> None:
     account_id, _, _ = an_account_with_a_user(uow_factory)
     sent: list[str] = []

@@ -278,6 +278,7 @@ class UnitOfWork:
             self.store_documents()
             pipeline.wait(self.conn)  # what the part sent without waiting fails it
         except BaseException:
+            pipeline.discard(self.conn)  # what the part sent and failed unseen
             if nested.is_active:
                 nested.rollback()
             for draft in self._drafts[drafts:]:

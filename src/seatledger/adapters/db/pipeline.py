@@ -28,6 +28,7 @@ SQLite has no pipeline: there every statement runs as it is executed.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from typing import Any
 
@@ -96,6 +97,19 @@ def wait(conn: Connection) -> None:
         opened[1].sync()
     except conn.dialect.loaded_dbapi.Error as error:
         raise _as_sqlalchemy(conn, error) from error
+
+
+def discard(conn: Connection) -> None:
+    """Ends, before a ROLLBACK TO SAVEPOINT, what was sent on ``conn`` and failed
+    unseen: waits for it and drops its error (the part is being rolled back for
+    an error of its own already). Without this the server would skip the
+    ROLLBACK TO too, as it skips everything sent after a failed statement until
+    the pipeline's next sync."""
+    opened = _allowed.get(conn)
+    if opened is None:
+        return
+    with contextlib.suppress(conn.dialect.loaded_dbapi.Error):
+        opened[1].sync()
 
 
 def close(conn: Connection, *, failing: bool = False) -> None:

@@ -167,6 +167,8 @@ RULES.update(
         ("GET", f"{S}/Schemas"): _scim(_DISCOVERY),
         ("GET", f"{S}/Schemas/{{schema_uri}}"): _scim(_DISCOVERY),
         ("POST", f"{S}/.search"): _scim("answered 501: not supported"),
+        ("POST", f"{S}/Users/.search"): _scim("answered 501: not supported"),
+        ("POST", f"{S}/Groups/.search"): _scim("answered 501: not supported"),
         **{
             (method, f"{S}/{path}"): _scim(_PROVISIONING)
             for method, path in (
