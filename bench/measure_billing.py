@@ -17,10 +17,12 @@
    renewal falls in the billed month) and a seat history of 1 month or 36
    months, seeded through the services. One ``services.billing.run_billing``
    bills everything up to the start of the last month; seats then change during
-   the last month; then ONE further run bills the last month. During it every
-   SQL statement is counted (``before_cursor_execute``) and attributed to the
-   account being billed (the run's ``on_account`` callback), and the ledger
-   entries the service loaded are counted (``Ledger.entries``). Figures: the
+   the last month; then ONE further run bills the last month, its accounts of 1
+   month and of 36 months in a batch each (a batch reads its accounts' inputs
+   together). During each batch every SQL statement is counted
+   (``before_cursor_execute``) and shared by the batch's accounts, and the
+   ledger entries the batch loaded are counted (``Ledger.since_billing_state``,
+   what a batch reads the ledger with). Figures: the
    SELECTs per account at 36 months beside those at 1 month (goal: ratio ≤ 1,
    history does not cost reads); the ledger rows read per account beside the
    rows of the billed month (goal ≤ 1: only the billed month is read); a run
@@ -47,6 +49,7 @@ from sqlalchemy import Engine, event, func, select
 from seatledger.adapters.db import repositories as repo
 from seatledger.adapters.db import tables as t
 from seatledger.adapters.db.engine import make_engine
+from seatledger.domain.billing_runs import Batch
 from seatledger.domain.contracts import Contract, PoolTerms
 from seatledger.domain.errors import DomainError
 from seatledger.domain.invoicing import Line
@@ -388,19 +391,21 @@ class Meter:
         self.kinds = Counter[str]()
         self.statements: list[str] = []  # of the current bucket, for --show-sql
         event.listen(engine, "before_cursor_execute", self._statement)
-        self._entries = repo.Ledger.entries
+        self._since = repo.Ledger.since_billing_state
         meter = self
 
-        def entries(ledger: repo.Ledger, account_id: str, **kw: Any) -> list[LedgerEntry]:
-            found = meter._entries(ledger, account_id, **kw)
+        def since_billing_state(
+            ledger: repo.Ledger, account_ids: list[str]
+        ) -> dict[str, list[LedgerEntry]]:
+            found = meter._since(ledger, account_ids)
             if meter.on:
-                meter.bucket["ledger_rows"] += len(found)
+                meter.bucket["ledger_rows"] += sum(len(entries) for entries in found.values())
             return found
 
-        repo.Ledger.entries = entries  # type: ignore[method-assign]
+        repo.Ledger.since_billing_state = since_billing_state  # type: ignore[method-assign]
 
     def close(self) -> None:
-        repo.Ledger.entries = self._entries  # type: ignore[method-assign]
+        repo.Ledger.since_billing_state = self._since  # type: ignore[method-assign]
 
     def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if not self.on:
@@ -534,11 +539,12 @@ class GroupFigures:
     backend: str
     months: int
     accounts: int
-    statements: list[int]
-    reads: list[int]
-    writes: list[int]
-    ledger_rows: list[int]
-    ledger_selects: list[int]
+    # a batch's counts shared by its accounts: the same share for each
+    statements: list[float]
+    reads: list[float]
+    writes: list[float]
+    ledger_rows: list[float]
+    ledger_selects: list[int]  # the batch's SELECTs of the ledger
     month_rows: list[int]  # ledger rows of the billed month (what must be read)
     history_rows: list[int]  # every ledger row of the account
     documents: list[int]
@@ -616,28 +622,36 @@ def bench_billing(
             )
 
         log(f"billing, {backend}: the measured run, as of {as_of.date()}")
-        per_account: dict[str, tuple[int, float]] = {}
-        clock = [time.perf_counter()]
-
-        def on_start(total: int) -> None:
-            meter.close_bucket("run")
-            clock[0] = time.perf_counter()
-
-        def on_account(account_id: str, issued: int) -> None:
-            meter.close_bucket(account_id)
-            now = time.perf_counter()
-            per_account[account_id] = (issued, now - clock[0])
-            clock[0] = now
-
+        per_account: dict[str, tuple[int, float]] = {}  # documents, seconds (its share)
+        shares: dict[int, Counter[str]] = {}  # months -> the batch's counts per account
+        now = as_of + timedelta(hours=1)
         with meter.counting():
-            run = billing.run_billing(
-                uow,
-                as_of=as_of,
-                now=as_of + timedelta(hours=1),
-                on_start=on_start,
-                on_account=on_account,
+            # NOTE: a batch of each group (the run's own batches mix them, in id order)
+            started, work = billing.start_run(
+                uow(), as_of=as_of, now=now, queue=False, batch_size=n_accounts
             )
-            buckets, kinds = meter.buckets, meter.kinds
+            due = {a for b in work for a in b.account_ids}
+            meter.close_bucket("run")
+            for number, months in enumerate((1, 36)):
+                ids = tuple(sorted(s.account_id for s in seeded if s.months == months))
+                issued: dict[str, int] = {}
+                t0 = time.perf_counter()
+                billing.bill_batch(
+                    uow,
+                    Batch(started.id, number, started.as_of, ids, started.requested_by),
+                    at=now,
+                    on_account=issued.__setitem__,
+                )
+                seconds = time.perf_counter() - t0
+                meter.close_bucket(f"batch of {months}")
+                counted = meter.buckets[f"batch of {months}"]
+                shares[months] = Counter({k: v / len(ids) for k, v in counted.items()})
+                for account_id in ids:
+                    per_account[account_id] = (issued.get(account_id, 0), seconds / len(ids))
+            run = billing.get_run(uow(), run_id=started.id)
+            kinds, measured = meter.kinds, meter.buckets
+        if due != set(per_account):
+            log(f"! {backend}: due {len(due)} accounts, billed {len(per_account)}")
         if run.failures:
             raise RuntimeError(f"measured run failures: {run.failures[:3]}")
         log(f"billing, {backend}: a run with nothing due")
@@ -653,20 +667,17 @@ def bench_billing(
         groups = []
         for months in (1, 36):
             ids = [s.account_id for s in seeded if s.months == months]
-            missing = [a for a in ids if a not in buckets]
-            if missing:
-                log(f"! {backend}: {len(missing)} accounts of {months} month(s) not billed")
-            ids = [a for a in ids if a in buckets]
+            share = shares[months]
             groups.append(
                 GroupFigures(
                     backend=backend,
                     months=months,
                     accounts=len(ids),
-                    statements=[buckets[a]["statements"] for a in ids],
-                    reads=[buckets[a]["reads"] for a in ids],
-                    writes=[buckets[a]["writes"] for a in ids],
-                    ledger_rows=[buckets[a]["ledger_rows"] for a in ids],
-                    ledger_selects=[buckets[a]["ledger_selects"] for a in ids],
+                    statements=[share["statements"]] * len(ids),
+                    reads=[share["reads"]] * len(ids),
+                    writes=[share["writes"]] * len(ids),
+                    ledger_rows=[share["ledger_rows"]] * len(ids),
+                    ledger_selects=[int(measured[f"batch of {months}"]["ledger_selects"])],
                     month_rows=[rows.get(a, 0) for a in ids],
                     history_rows=[history.get(a, 0) for a in ids],
                     documents=[per_account[a][0] for a in ids],
@@ -679,7 +690,7 @@ def bench_billing(
             idle_statements=idle_statements,
             idle_sql=idle_sql,
             idle_seconds=idle_seconds,
-            run_overhead=buckets.get("run", Counter())["statements"],
+            run_overhead=measured["run"]["statements"],
             kinds=kinds,
             seeding_seconds=seeding,
             first_run_seconds=first_run,
