@@ -92,17 +92,21 @@ def sync_seats(
             terms = uow.pools.seat_terms(user.account_id, user.profile_id)
         wanted = terms.profile.grants(set(terms.pools)) if terms.profile else set()
     pools = terms.pools if terms is not None else {}
-    for module in sorted(set(held) - wanted):
-        release_seat(
-            uow,
-            user=user,
-            module=module,
-            pool_id=held[module],
-            at=at,
-            actor=actor,
-            cause=operation,
-            pool=pools.get(module),
-        )
+
+    def release(modules: set[str]) -> None:
+        for module in sorted(modules):
+            release_seat(
+                uow,
+                user=user,
+                module=module,
+                pool_id=held[module],
+                at=at,
+                actor=actor,
+                cause=operation,
+                pool=pools.get(module),
+            )
+
+    release(set(held) - wanted)
     missing = sorted(wanted - set(held))
     if not missing or terms is None:
         return SeatSync([], sorted(wanted))
@@ -124,17 +128,7 @@ def sync_seats(
                     reason="saved_inactive",
                 )
         user.status = INACTIVE
-        for module in sorted(wanted & set(held)):
-            release_seat(
-                uow,
-                user=user,
-                module=module,
-                pool_id=held[module],
-                at=at,
-                actor=actor,
-                cause=operation,
-                pool=pools.get(module),
-            )
+        release(wanted & set(held))
         return SeatSync(list(plan.warnings), [])
     purchases: list[LedgerEntry] = []
     for step in plan.steps:
