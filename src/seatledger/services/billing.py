@@ -142,7 +142,6 @@ def _write(
                 actor=SYSTEM_ACTOR,
                 cause=step.cause,
                 commit_floor=step.commit_floor,
-                id_wanted=False,
             )
         elif isinstance(step, ResetCommitted):
             for pool in pools.values():

@@ -296,15 +296,15 @@ def record_capacity_change(
     purchased: bool = False,
     user_id: str | None = None,
     recorded_at: datetime | None = None,
-    id_wanted: bool = True,
 ) -> LedgerEntry:
     """Appends the change to the seat ledger and records ``pool.capacity_changed``
     (the pool before and after, and why: ``cause``, ``purchased``, ``user_id``),
-    and returns the ledger entry (with its id, unless not ``id_wanted``: then
-    the entry is sent without waiting on PostgreSQL): a purchased increase is
-    for the use case to charge. ``user_id``: the user whose seat bought it. ``at``: when
-    the change takes effect (the ledger's time); ``recorded_at``: the account's
-    time when it is made, if another (a back-dated contract version)."""
+    and returns the ledger entry: a purchased increase, with its id, is for the
+    use case to charge (its charge is keyed by it); any other change's entry has
+    no id read back (it is sent without waiting on PostgreSQL). ``user_id``: the
+    user whose seat bought it. ``at``: when the change takes effect (the
+    ledger's time); ``recorded_at``: the account's time when it is made, if
+    another (a back-dated contract version)."""
     before = replace(pool)
     in_use, capacity = uow.pools.change_capacity(pool.id, delta, commit_floor=commit_floor)
     entry = LedgerEntry(
@@ -322,7 +322,7 @@ def record_capacity_change(
     )
     entry_id = (
         uow.ledger.append(entry, pool_id=pool.id)
-        if id_wanted or purchased
+        if purchased
         else uow.ledger.append(entry, pool_id=pool.id, id_wanted=False)
     )
     pool.capacity = capacity

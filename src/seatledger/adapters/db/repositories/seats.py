@@ -54,15 +54,9 @@ _CHANGE_CAPACITY = (
     .values(capacity=_p.capacity + bindparam("b_delta"))
     .returning(_p.in_use, _p.capacity)
 )
-# the same, the capacity also the committed floor (a renewal's)
-_CHANGE_CAPACITY_COMMITTED = (
-    update(t.pools)
-    .where(_p.id == bindparam("b_pool"))
-    .values(
-        capacity=_p.capacity + bindparam("b_delta"),
-        committed_capacity=_p.capacity + bindparam("b_delta"),
-    )
-    .returning(_p.in_use, _p.capacity)
+# the same, the new capacity also the committed floor (a renewal's)
+_CHANGE_CAPACITY_COMMITTED = _CHANGE_CAPACITY.values(
+    committed_capacity=_p.capacity + bindparam("b_delta")
 )
 _SEATS_HELD = select(t.seats.c.module, t.seats.c.pool_id).where(
     t.seats.c.user_id == bindparam("b_user")
@@ -242,15 +236,8 @@ class Seats:
         return out
 
     def held_by_users(self, user_ids: list[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {u: [] for u in user_ids}
-        if user_ids:
-            for r in self.conn.execute(
-                select(t.seats.c.user_id, t.seats.c.module)
-                .where(t.seats.c.user_id.in_(user_ids))
-                .order_by(t.seats.c.module)
-            ):
-                out[r.user_id].append(r.module)
-        return out
+        """Each user's modules held, in order (``held_by_each``'s modules)."""
+        return {u: sorted(held) for u, held in self.held_by_each(user_ids).items()}
 
     def add(
         self, *, user_id: str, module: str, pool_id: str, account_id: str, at: datetime
